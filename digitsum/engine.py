@@ -1,0 +1,319 @@
+"""The training loop: one readable `run()` that emits events and obeys a `Control`.
+
+It knows nothing of its watchers: the headless reporter, the run log and the TUI all
+subscribe to the same events. Each epoch's randomness is derived from (seed, epoch), so a
+run resumed from `last.pt` continues exactly as the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
+from digitsum.config import RunConfig
+from digitsum.control import Control
+from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
+from digitsum.errors import BadInput, TrainingFailed
+from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Paused,
+                             Resumed, RunStarted, Subscriber)
+from digitsum.metrics import compute_metrics
+from digitsum.models import build_model
+
+EVAL_BATCH = 500
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    best: Path
+    last: Path
+    epoch: int
+    stopped: bool
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise BadInput("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def pick_precision(name: str, device: torch.device) -> torch.dtype | None:
+    """bf16 autocast where the hardware does it natively; None means fp32."""
+    if name == "fp32":
+        return None
+    if device.type == "cuda":
+        supported = torch.cuda.is_bf16_supported()
+    else:
+        supported = bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    if name == "bf16" and not supported:
+        raise BadInput(f"--precision bf16: not supported on this {device.type} device")
+    return torch.bfloat16 if supported else None
+
+
+def one_cycle_lr(step: int, total: int, max_lr: float, warmup: float = 0.25) -> float:
+    """Linear warm-up from max_lr/25, then cosine down to max_lr/1e4 (one-cycle shape)."""
+    start, end = max_lr / 25, max_lr / 1e4
+    done = min(step / max(total, 1), 1.0)
+    if done < warmup:
+        return start + (max_lr - start) * done / warmup
+    progress = (done - warmup) / (1 - warmup)
+    return end + (max_lr - end) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def evaluate(model: nn.Module, images: np.ndarray, sums: np.ndarray, device: torch.device,
+             precision: torch.dtype | None, control: Control | None = None) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics and float predictions of `model` on uint8 images, in large no-grad batches."""
+    model.eval()
+    preds = []
+    with torch.inference_mode():
+        for i in range(0, len(images), EVAL_BATCH):
+            if control is not None and control.stop_requested:
+                break
+            x = normalize(torch.from_numpy(images[i:i + EVAL_BATCH]).to(device))
+            preds.append(_forward(model, x, precision).float().cpu())
+    pred = torch.cat(preds) if preds else torch.empty(0)
+    return compute_metrics(pred, torch.from_numpy(sums[:len(pred)])), pred.numpy()
+
+
+def _forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None) -> torch.Tensor:
+    x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device_type=x.device.type, dtype=precision or torch.float32, enabled=precision is not None):
+        return model(x)
+
+
+class Engine:
+    """Trains one run; call `run()` (blocking) from whichever thread should do the work."""
+
+    def __init__(self, config: RunConfig, *, control: Control | None = None,
+                 subscribers: Iterable[Subscriber] = ()) -> None:
+        self.config = config.validate()
+        self.control = control or Control()
+        self.subscribers: list[Subscriber] = list(subscribers)
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.append(subscriber)
+
+    def emit(self, event: Event) -> None:
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    # --- set-up ----------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.config
+        self.device = pick_device(cfg.device)
+        self.precision = pick_precision(cfg.precision, self.device)
+        resumed = load_checkpoint(cfg.resume) if cfg.resume else None
+        if resumed is not None:
+            cfg = self.config = self._config_for_resume(resumed)
+        self.data: DataBundle = load_data(
+            cfg.data, seed=cfg.seed, train_size=cfg.train_size, val_size=cfg.val_size,
+            augment=cfg.augment, fresh_each_epoch=cfg.fresh_each_epoch)
+        n_train = len(self.data.train_sums)
+        if cfg.batch_size > n_train:
+            raise BadInput(f"--batch-size {cfg.batch_size} is larger than the {n_train:,} training images")
+        self.batches = n_train // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
+        torch.manual_seed(cfg.seed)
+        if resumed is not None:
+            self.model = model_from_checkpoint(resumed, cfg.resume)
+        else:
+            self.model = build_model(cfg.model)
+        self.model_kwargs = _model_kwargs(self.model)
+        self.model.to(self.device, memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.history: list[dict[str, Any]] = []
+        self.start_epoch = 0
+        if resumed is not None:
+            self.optimizer.load_state_dict(resumed["optimizer"])
+            self.history = list(resumed.get("history") or [])
+            self.start_epoch = int(resumed["epoch"])
+            self.run_dir = Path(cfg.resume).resolve().parent
+        else:
+            self.run_dir = make_run_dir(cfg.out_dir, cfg.model)
+        self.run_id = self.run_dir.name
+        self.best_loss = min((h["val_loss"] for h in self.history), default=math.inf)
+        self.best_path, self.last_path = self.run_dir / "best.pt", self.run_dir / "last.pt"
+        self._write_config()
+
+    def _config_for_resume(self, ckpt: dict[str, Any]) -> RunConfig:
+        """The checkpoint's own settings, except the new total epoch count, device and output."""
+        saved = RunConfig.from_dict(ckpt.get("config") or {})
+        saved.epochs, saved.device, saved.resume = self.config.epochs, self.config.device, self.config.resume
+        saved.precision = self.config.precision if self.config.precision != "auto" else saved.precision
+        return saved.validate()
+
+    def _write_config(self) -> None:
+        path = self.run_dir / "config.json"
+        info = {**self.config.to_dict(), "model_kwargs": self.model_kwargs, "data_description": self.data.description,
+                "device_used": str(self.device), "precision_used": str(self.precision or "fp32")}
+        try:
+            path.write_text(json.dumps(info, indent=2) + "\n")
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+    # --- the loop ----------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Train until `epochs`, a stop request or a failure; events tell the story as it goes."""
+        try:
+            self._setup()
+        except BadInput as exc:
+            self.emit(Failed(message=str(exc)))
+            raise
+        cfg = self.config
+        self.step = self.start_epoch * self.batches
+        self.total_steps = cfg.epochs * self.batches
+        self.emit(RunStarted(
+            run_id=self.run_id, run_dir=str(self.run_dir), model=cfg.model, device=str(self.device),
+            data=self.data.description, epochs=cfg.epochs, start_epoch=self.start_epoch,
+            batches_per_epoch=self.batches, train_size=len(self.data.train_sums), val_size=len(self.data.val_sums),
+            config=cfg.to_dict(), history=self.history))
+        if not self.last_path.exists():
+            self._save(self.last_path, "last", self.start_epoch)
+        epoch = self.start_epoch
+        try:
+            for epoch in range(self.start_epoch + 1, cfg.epochs + 1):
+                if not self._run_epoch(epoch):
+                    epoch -= 1
+                    break
+        except TrainingFailed as exc:
+            self.emit(Failed(message=str(exc), epoch=epoch, batch=getattr(exc, "batch", 0)))
+            raise
+        stopped = self.control.stop_requested
+        best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
+        self.emit(Finished(run_dir=str(self.run_dir), best=str(self.best_path), last=str(self.last_path),
+                           epoch=epoch, stopped=stopped, best_metrics=best))
+        return RunResult(self.run_dir, self.best_path, self.last_path, epoch, stopped, best, self.history)
+
+    def _run_epoch(self, epoch: int) -> bool:
+        """Train and validate one epoch; False when a stop request cut it short."""
+        cfg = self.config
+        images, sums = self.data.train_for_epoch(epoch)
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)
+        order = np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums))
+        x_all = torch.from_numpy(images).to(self.device)
+        y_all = torch.from_numpy(sums).to(self.device, torch.float32)
+        self.model.train()
+        started, losses, self._paused_for = time.perf_counter(), [], 0.0
+        for b in range(self.batches):
+            self._obey_control(epoch, b)
+            if self.control.stop_requested:
+                return False
+            idx = torch.from_numpy(order[b * cfg.batch_size:(b + 1) * cfg.batch_size]).to(self.device)
+            loss = self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1)
+            losses.append(loss)
+            elapsed = time.perf_counter() - started - self._paused_for
+            self.emit(BatchEnd(epoch=epoch, batch=b + 1, batches=self.batches, loss=loss,
+                               images_per_s=(b + 1) * cfg.batch_size / max(elapsed, 1e-9)))
+        seconds = time.perf_counter() - started - self._paused_for
+        val_started = time.perf_counter()
+        metrics, _ = evaluate(self.model, self.data.val_images, self.data.val_sums, self.device,
+                              self.precision, self.control)
+        if self.control.stop_requested:
+            return False
+        self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started)
+        return True
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, epoch: int, batch: int) -> float:
+        lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        pred = _forward(self.model, x, self.precision)
+        loss = nn.functional.mse_loss(pred.float(), y)
+        value = loss.item()
+        if not math.isfinite(value):
+            exc = TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; "
+                                 f"best checkpoint kept at {self.best_path}")
+            exc.batch = batch
+            raise exc
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        return value
+
+    def _obey_control(self, epoch: int, batch: int) -> None:
+        """Between batches: honour save requests, and block here while paused."""
+        for tag in self.control.take_save_requests():
+            path = self.run_dir / f"{tag}-e{epoch:03d}-b{batch:05d}.pt"
+            self._save(path, tag, epoch - 1, batch=batch)
+        if self.control.paused and not self.control.stop_requested:
+            self.emit(Paused(epoch=epoch, batch=batch))
+            t0 = time.perf_counter()
+            self.control.wait_while_paused()
+            self._paused_for += time.perf_counter() - t0
+            self.emit(Resumed(epoch=epoch, batch=batch))
+
+    def _finish_epoch(self, epoch: int, train_loss: float, m: dict[str, float], seconds: float,
+                      val_seconds: float) -> None:
+        is_best = m["loss"] < self.best_loss
+        record = {
+            "epoch": epoch, "epochs": self.config.epochs, "train_loss": train_loss, "val_loss": m["loss"],
+            "floor_acc": m["floor_acc"], "ceil_acc": m["ceil_acc"], "round_acc": m["round_acc"],
+            "mae": m["mae"], "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds,
+            "images_per_s": self.batches * self.config.batch_size / max(seconds, 1e-9),
+            "val_seconds": val_seconds,
+        }
+        self.history.append(record)
+        if is_best:
+            self.best_loss = m["loss"]
+            self._save(self.best_path, "best", epoch)
+        self._save(self.last_path, "last", epoch)
+        self.emit(EpochEnd(**record, is_best=is_best))
+
+    def _save(self, path: Path, kind: str, epoch: int, batch: int = 0) -> None:
+        cfg = self.config
+        metrics = self.history[-1] if self.history and epoch > 0 else {}
+        save_checkpoint({
+            "kind": kind, "run_id": self.run_id,
+            "model": {"name": cfg.model, "kwargs": self.model_kwargs},
+            "state_dict": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "epoch": epoch, "batch": batch, "step": self.step if batch == 0 else None,
+            "metrics": dict(metrics), "history": [dict(h) for h in self.history],
+            "normalization": {"mean": MEAN, "std": STD},
+            "data": {"spec": cfg.data, "description": self.data.description,
+                     "train_size": cfg.train_size, "val_size": cfg.val_size},
+            "seed": cfg.seed, "config": cfg.to_dict(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }, path)
+        self.emit(CheckpointSaved(path=str(path), kind=kind, epoch=epoch, batch=batch))
+
+
+def _model_kwargs(model: nn.Module) -> dict[str, Any]:
+    """Constructor arguments as plain data (lists, not tuples) so weights_only loading accepts them."""
+    kwargs = getattr(model, "init_kwargs", {})
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def make_run_dir(out: Path, model: str) -> Path:
+    """A new, unique `<out>/<timestamp>-<model>[-n]` folder; mkdir is atomic, so two runs never share one."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{out}: cannot create output folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK):
+        raise BadInput(f"{out}: output folder is not writable")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        path = out / (f"{stamp}-{model}" + (f"-{n}" if n else ""))
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise BadInput(f"{out}: cannot create run folder ({exc.strerror or exc})") from None
+    raise BadInput(f"{out}: too many runs started at {stamp}")

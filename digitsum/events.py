@@ -1,0 +1,111 @@
+"""What the engine tells its watchers. Plain dataclasses, so any subscriber can log or draw them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base event; `event` is the name written to the run log."""
+
+    event: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    event: ClassVar[str] = "start"
+    run_id: str
+    run_dir: str
+    model: str
+    device: str
+    data: str
+    epochs: int
+    start_epoch: int
+    batches_per_epoch: int
+    train_size: int
+    val_size: int
+    config: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BatchEnd(Event):
+    event: ClassVar[str] = "batch"
+    epoch: int
+    batch: int
+    batches: int
+    loss: float
+    images_per_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class EpochEnd(Event):
+    event: ClassVar[str] = "epoch"
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    floor_acc: float
+    ceil_acc: float
+    round_acc: float
+    mae: float
+    lr: float
+    seconds: float
+    images_per_s: float
+    val_seconds: float = 0.0
+    is_best: bool = False
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    event: ClassVar[str] = "checkpoint"
+    path: str
+    kind: str  # "best", "last" or "manual"
+    epoch: int
+    batch: int = 0
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    event: ClassVar[str] = "pause"
+    epoch: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    event: ClassVar[str] = "resume"
+    epoch: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    event: ClassVar[str] = "end"
+    run_dir: str
+    best: str
+    last: str
+    epoch: int
+    stopped: bool
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    event: ClassVar[str] = "error"
+    message: str
+    epoch: int = 0
+    batch: int = 0
+
+
+Subscriber = Callable[[Event], None]
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event: cls
+    for cls in (RunStarted, BatchEnd, EpochEnd, CheckpointSaved, Paused, Resumed, Finished, Failed)
+}

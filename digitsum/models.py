@@ -1,0 +1,88 @@
+"""Networks that map a normalized (N,1,40,168) image to its digit sum, looked up by name.
+
+`seed` is the assignment's network, unchanged. `sumnet` (the default) is a small BatchNorm
+conv trunk whose head is a 1x1-conv density map summed over positions: the sum of four
+digits is a sum over places, and that additive bias is what makes it generalize.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+def fp32_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """Run the regression head in fp32 even under bf16 autocast: bf16 cannot tell 18.3 from 18.25."""
+    with torch.autocast(device_type=features.device.type, enabled=False):
+        return head(features.float())
+
+
+class SeedNet(nn.Module):
+    """The assignment's CNN: two conv/pool stages, a 128-unit FC layer with dropout, one output."""
+
+    def __init__(self, height: int = 40, width: int = 168) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.hidden = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * (height // 4) * (width // 4), 128), nn.ReLU(), nn.Dropout(0.5),
+        )
+        self.out = nn.Linear(128, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fp32_head(self.out, self.hidden(self.features(x))).squeeze(1)
+
+
+def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class SumNet(nn.Module):
+    """Conv+BN trunk (three 2x pools) and a per-position density head summed over the map."""
+
+    def __init__(self, widths: tuple[int, ...] | list[int] = (32, 64, 96, 128), head: int = 64,
+                 dropout: float = 0.1, offset: float = 18.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 1
+        for i, cout in enumerate(widths):
+            layers += _conv_bn(cin, cout)
+            if i < len(widths) - 1:
+                layers.append(nn.MaxPool2d(2))
+            cin = cout
+        self.trunk = nn.Sequential(*layers)
+        self.density = nn.Sequential(
+            nn.Dropout2d(dropout), nn.Conv2d(cin, head, 1), nn.ReLU(inplace=True), nn.Conv2d(head, 1, 1),
+        )
+        self.offset = offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fp32_head(self.density, self.trunk(x)).sum(dim=(1, 2, 3)) + self.offset
+
+
+MODELS: dict[str, type[nn.Module]] = {"seed": SeedNet, "sumnet": SumNet}
+
+
+def build_model(name: str, kwargs: dict[str, Any] | None = None) -> nn.Module:
+    """Instantiate a registered model and remember its full constructor arguments for the checkpoint."""
+    from digitsum.errors import BadInput
+
+    if name not in MODELS:
+        raise BadInput(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    cls = MODELS[name]
+    try:
+        bound = inspect.signature(cls).bind(**(kwargs or {}))
+    except TypeError as exc:
+        raise BadInput(f"model {name!r} does not take these arguments: {exc}") from None
+    bound.apply_defaults()
+    model = cls(*bound.args, **bound.kwargs)
+    model.init_kwargs = dict(bound.arguments)
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
