@@ -1,0 +1,5 @@
+import sys
+
+from digitsum.cli import main
+
+sys.exit(main())

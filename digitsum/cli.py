@@ -1,0 +1,232 @@
+"""`digitsum`: the headless command line. Heavy imports (torch) happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from digitsum.config import DEFAULT_MODEL, RunConfig
+from digitsum.errors import DigitsumError
+
+app = typer.Typer(help="Train and inspect a CNN that reads four handwritten digits and predicts their sum.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Work with data files.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+_DEFAULTS = RunConfig()
+
+DataOpt = Annotated[str, typer.Option("--data", help="'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command()
+def run(
+    data: DataOpt = _DEFAULTS.data,
+    model: Annotated[str, typer.Option(help="Network: 'sumnet' (default) or 'seed' (the assignment's).")] = DEFAULT_MODEL,
+    epochs: Annotated[int, typer.Option(help="Total epochs of the run (with --resume: continue until this one).")] = _DEFAULTS.epochs,
+    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = _DEFAULTS.batch_size,
+    lr: Annotated[float, typer.Option(help="Peak learning rate of the one-cycle schedule.")] = _DEFAULTS.lr,
+    seed: Annotated[int, typer.Option(help="Seed for data, initial weights and shuffling.")] = _DEFAULTS.seed,
+    device: DeviceOpt = _DEFAULTS.device,
+    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path(_DEFAULTS.out),
+    train_size: Annotated[int, typer.Option(help="Training composites (builtin/IDX data).")] = _DEFAULTS.train_size,
+    val_size: Annotated[int, typer.Option(help="Validation composites (builtin/IDX data).")] = _DEFAULTS.val_size,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue from a checkpoint (e.g. RUN/last.pt).")] = None,
+    precision: Annotated[str, typer.Option(help="auto (bf16 autocast where native), fp32 or bf16.")] = _DEFAULTS.precision,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a model headless; writes OUT/<run-id>/ with best.pt, last.pt, metrics.jsonl, config.json."""
+    config = RunConfig(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                       device=device, out=str(out), train_size=train_size, val_size=val_size,
+                       resume=str(resume) if resume else None, precision=precision).validate()
+    from digitsum.control import Control
+    from digitsum.engine import Engine
+    from digitsum.reporter import ConsoleReporter
+    from digitsum.runlog import RunLog
+
+    console = _stderr() if as_json else _stdout()
+    control = Control()
+    caught = _stop_on_signals(control)
+    result = Engine(config, control=control, subscribers=[RunLog(), ConsoleReporter(console)]).run()
+    if caught:
+        number = caught[0]
+        console.print(f"interrupted: {result.last} holds epoch {result.epoch}; resume with "
+                      f"digitsum run --resume {result.last} --epochs {config.epochs}", highlight=False)
+        raise typer.Exit(128 + number)
+    _print_summary(result, console, as_json)
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console()
+
+
+def _stop_on_signals(control) -> list[int]:
+    """First SIGINT/SIGTERM asks the engine to stop after this batch; a second SIGINT aborts at once."""
+    caught: list[int] = []
+
+    def handler(signum, frame):
+        if caught and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        caught.append(signum)
+        control.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    return caught
+
+
+def _print_summary(result, console, as_json: bool) -> None:
+    from digitsum.charts import history_chart
+
+    best = result.best_metrics
+    if result.history and console.is_terminal:
+        console.print(history_chart(result.history, width=min(console.width, 120), height=18), highlight=False)
+    console.print(f"run folder: {result.run_dir}", highlight=False)
+    if best:
+        console.print(f"best epoch {best['epoch']}: val loss {best['val_loss']:.4f}  round acc {best['round_acc']:.2%}  "
+                      f"MAE {best['mae']:.4f}  -> {result.best}", highlight=False)
+    if as_json:
+        print(json.dumps({"run_dir": str(result.run_dir), "best": str(result.best), "last": str(result.last),
+                          "epoch": result.epoch, **{k: v for k, v in best.items() if k != "epochs"}}))
+
+
+@app.command("eval")
+def eval_(
+    checkpoint: Annotated[Path, typer.Argument(help="A digitsum checkpoint (.pt).")],
+    data: Annotated[Optional[str], typer.Option("--data", help="Data to judge on (default: the checkpoint's own).")] = None,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Metrics of a checkpoint: all images of an assignment folder, else the validation composites."""
+    from digitsum.inference import evaluate_checkpoint
+
+    ev = evaluate_checkpoint(checkpoint, data, device)
+    if as_json:
+        print(json.dumps(ev.summary()))
+        return
+    m = ev.metrics
+    print(f"{checkpoint} on {ev.data}")
+    print(f"n {len(ev.targets):,}  loss {m['loss']:.4f}  mae {m['mae']:.4f}  floor {m['floor_acc']:.2%}  "
+          f"ceil {m['ceil_acc']:.2%}  round {m['round_acc']:.2%}")
+
+
+@app.command()
+def predict(
+    checkpoint: Annotated[Path, typer.Argument(help="A digitsum checkpoint (.pt).")],
+    data: Annotated[Optional[str], typer.Option("--data", help="Data to predict on (default: the checkpoint's own).")] = None,
+    count: Annotated[int, typer.Option(min=1, help="How many images.")] = 8,
+    device: DeviceOpt = "auto",
+    unicode: Annotated[bool, typer.Option(help="Draw images with Unicode half-blocks instead of ASCII.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Predicted sums for the first images, each drawn as text beside its prediction and target."""
+    from digitsum.inference import evaluate_checkpoint
+
+    ev = evaluate_checkpoint(checkpoint, data, device, limit=count)
+    rows = [{"index": i, "prediction": float(p), "target": int(t)} for i, (p, t) in enumerate(zip(ev.predictions, ev.targets))]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    from rich.console import Console
+
+    from digitsum.textimage import ascii_lines, halfblock_text
+
+    console = Console(highlight=False)
+    width = max(20, min(84, console.width))
+    for row, image in zip(rows, ev.images):
+        rounded = round(row["prediction"])
+        ok = rounded == row["target"]
+        colour = "green" if ok else "red"
+        console.print(f"[bold]#{row['index']}[/]  predicted {row['prediction']:.2f} -> [{colour}]{rounded}[/]  "
+                      f"true {row['target']}  error {row['prediction'] - row['target']:+.2f}")
+        if unicode:
+            console.print(halfblock_text(image, width))
+        else:
+            console.print("\n".join(ascii_lines(image, width)), markup=False)
+
+
+@app.command()
+def checkpoints(
+    folder: Annotated[Path, typer.Argument(help="Folder to search for .pt files.")] = Path("checkpoints"),
+    as_json: JsonOpt = False,
+) -> None:
+    """List saved checkpoints with their epoch and validation metrics."""
+    from digitsum.checkpoints import list_checkpoints
+
+    rows = list_checkpoints(folder)
+    if as_json:
+        print(json.dumps([r.to_dict() for r in rows]))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("path", "model", "epoch", "val loss", "round acc", "MAE", "created")
+    for r in rows:
+        table.add_row(r.path, r.model, str(r.epoch), _fmt(r.val_loss, ".4f"), _fmt(r.round_acc, ".1%"),
+                      _fmt(r.mae, ".3f"), r.created)
+    Console().print(table)
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+@data_app.command("export")
+def data_export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write data0.npy/lab0.npy ... into.")],
+    count: Annotated[int, typer.Option(min=1, help="Number of composites.")] = 30_000,
+    seed: Annotated[int, typer.Option(help="Seed of the composites.")] = 0,
+    pool: Annotated[str, typer.Option(help="Builtin digits to draw from: train, val or all.")] = "all",
+    per_file: Annotated[int, typer.Option(min=1, help="Images per dataK.npy file.")] = 10_000,
+) -> None:
+    """Write builtin composites in the assignment's format: uint8 (N,40,168) images, int64 sums."""
+    from digitsum.export import export_assignment_files
+
+    for path in export_assignment_files(out_dir, count=count, seed=seed, pool=pool, per_file=per_file):
+        print(path)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def tui(ctx: typer.Context) -> None:
+    """Open the Textual monitor (same options as `run`, plus --attach RUN_DIR and --browse)."""
+    from tui.app import main as tui_main
+
+    raise typer.Exit(tui_main(list(ctx.args)) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and their exit code, never a traceback."""
+    import click
+
+    try:
+        app(args=argv, prog_name="digitsum", standalone_mode=False)
+    except DigitsumError as exc:
+        print(f"digitsum: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("digitsum: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""What the training screen shows, rebuilt from event records (live engine or a followed log).
+
+Plain Python and no Textual: both the engine bridge and the `--attach` follower feed it
+the same dicts (`Event.to_dict()` / `metrics.jsonl` lines), so one screen serves both.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+Record = dict[str, Any]
+
+
+@dataclass
+class RunState:
+    """Everything known about one run so far; `apply` folds in new records."""
+
+    clock: Callable[[], float] = time.time
+    run_id: str = ""
+    run_dir: str = ""
+    model: str = ""
+    device: str = ""
+    data: str = ""
+    epochs: int = 0
+    batch_size: int = 0
+    batches: int = 0
+    epoch: int = 0
+    batch: int = 0
+    images_per_s: float = 0.0
+    history: list[Record] = field(default_factory=list)
+    batch_losses: list[float] = field(default_factory=list)
+    started_at: float | None = None
+    last_time: float | None = None
+    phase: str = "starting"  # starting | training | paused | finished | stopped | failed
+    message: str = ""
+    epochs_changed: bool = False
+    batches_changed: bool = False
+
+    # --- folding in records -------------------------------------------------------------
+    def apply(self, records: list[Record]) -> None:
+        for record in records:
+            handler = getattr(self, f"_on_{record.get('event')}", None)
+            if handler is not None:
+                handler(record)
+            if "time" in record:  # from a log file: elapsed follows the writer's clock
+                self.last_time = float(record["time"])
+
+    def _on_start(self, r: Record) -> None:
+        self.run_id, self.run_dir = r.get("run_id", ""), r.get("run_dir", "")
+        self.model, self.device, self.data = r.get("model", ""), r.get("device", ""), r.get("data", "")
+        self.epochs, self.batches = int(r.get("epochs", 0)), int(r.get("batches_per_epoch", 0))
+        self.batch_size = int((r.get("config") or {}).get("batch_size", 0))
+        self.epoch = int(r.get("start_epoch", 0))
+        self.batch = 0
+        if r.get("history"):
+            self.history = [dict(h) for h in r["history"]]
+            self.epochs_changed = True
+        self.started_at = float(r.get("time", self.clock()))
+        self.phase = "training"
+
+    def _on_batch(self, r: Record) -> None:
+        self.epoch, self.batch, self.batches = int(r["epoch"]), int(r["batch"]), int(r["batches"])
+        self.images_per_s = float(r.get("images_per_s") or self.images_per_s)
+        self.batch_losses.append(float(r["loss"]))
+        self.batches_changed = True
+
+    def _on_epoch(self, r: Record) -> None:
+        self.history = [h for h in self.history if h["epoch"] != r["epoch"]] + [dict(r)]
+        self.history.sort(key=lambda h: h["epoch"])
+        self.epoch, self.epochs = int(r["epoch"]), int(r.get("epochs", self.epochs))
+        self.batch = self.batches
+        self.epochs_changed = True
+
+    def _on_pause(self, r: Record) -> None:
+        self.phase = "paused"
+
+    def _on_resume(self, r: Record) -> None:
+        self.phase = "training"
+
+    def _on_end(self, r: Record) -> None:
+        self.phase = "stopped" if r.get("stopped") else "finished"
+
+    def _on_error(self, r: Record) -> None:
+        self.phase, self.message = "failed", str(r.get("message", ""))
+
+    # --- derived figures -----------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.phase in ("starting", "training", "paused")
+
+    @property
+    def best(self) -> Record | None:
+        """The epoch with the lowest validation loss (what best.pt holds)."""
+        return min(self.history, key=lambda h: h["val_loss"], default=None)
+
+    @property
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        now = self.last_time if self.last_time is not None else self.clock()
+        return max(0.0, now - self.started_at)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current training speed (validation time not counted)."""
+        if not self.images_per_s or not self.batch_size or not self.running:
+            return None
+        left = (self.epochs - self.epoch) * self.batches + (self.batches - self.batch)
+        if self.batch == self.batches:
+            left = (self.epochs - self.epoch) * self.batches
+        return max(0, left) * self.batch_size / self.images_per_s
+
+    def take_changes(self) -> tuple[bool, bool]:
+        """(epochs changed, batches changed) since the last call: what needs a redraw."""
+        changes = (self.epochs_changed, self.batches_changed)
+        self.epochs_changed = self.batches_changed = False
+        return changes
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """`1:02:03` / `2:03`; `--:--` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--:--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def describe(record: Record) -> str | None:
+    """One log line for an event record (None for batch lines: they go to the chart)."""
+    kind = record.get("event")
+    if kind == "start":
+        where = f"resumed at epoch {record['start_epoch']}" if record.get("start_epoch") else "started"
+        return (f"run {record.get('run_id', '')} {where}: {record.get('model')} on {record.get('device')}, "
+                f"{record.get('train_size', 0):,} train / {record.get('val_size', 0):,} val")
+    if kind == "epoch":
+        star = " *best" if record.get("is_best") else ""
+        return (f"epoch {record['epoch']}/{record['epochs']}  train {record['train_loss']:.3f}  "
+                f"val {record['val_loss']:.3f}  round {record['round_acc']:.1%}  mae {record['mae']:.3f}  "
+                f"{record.get('images_per_s', 0):.0f} img/s{star}")
+    if kind == "checkpoint":
+        return f"saved {record.get('kind')} checkpoint {record.get('path')}"
+    if kind == "pause":
+        return f"paused at epoch {record['epoch']}, batch {record['batch']}"
+    if kind == "resume":
+        return f"resumed at epoch {record['epoch']}, batch {record['batch']}"
+    if kind == "end":
+        how = "stopped" if record.get("stopped") else "finished"
+        return f"run {how} at epoch {record.get('epoch')}; best: {record.get('best')}"
+    if kind == "error":
+        return f"FAILED: {record.get('message')}"
+    return None

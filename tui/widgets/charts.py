@@ -1,0 +1,66 @@
+"""Plotext charts of a run: per-epoch losses, accuracies, MAE, and the per-batch loss."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from textual_plotext import PlotextPlot
+
+
+def bucket_means(values: Sequence[float], buckets: int) -> tuple[list[float], list[float]]:
+    """Downsample to at most `buckets` points (mean per bucket): plotters choke on more points than columns."""
+    n = len(values)
+    if n <= buckets or buckets < 1:
+        return [float(i + 1) for i in range(n)], [float(v) for v in values]
+    xs, ys = [], []
+    for k in range(buckets):
+        lo, hi = k * n // buckets, (k + 1) * n // buckets
+        if hi > lo:
+            chunk = values[lo:hi]
+            xs.append((lo + hi + 1) / 2)
+            ys.append(sum(chunk) / len(chunk))
+    return xs, ys
+
+
+class HistoryChart(PlotextPlot):
+    """One per-epoch chart: a line per history key; redrawn only when told new data came."""
+
+    def __init__(self, title: str, series: dict[str, str], percent: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.title, self.series, self.percent = title, series, percent
+        self.border_title = title
+
+    def on_mount(self) -> None:
+        self.show([])
+
+    def show(self, history: list[dict[str, Any]]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("")
+        epochs = [h["epoch"] for h in history]
+        scale = 100.0 if self.percent else 1.0
+        for key, label in self.series.items():
+            ys = [h[key] * scale for h in history if h.get(key) is not None]
+            if ys:
+                plt.plot(epochs[:len(ys)], ys, label=label, marker="braille")
+        if not history:
+            plt.text("waiting for epoch 1", 0.5, 0.5)
+        self.refresh()
+
+
+class BatchLossChart(PlotextPlot):
+    """The per-batch train loss, bucket-averaged to the chart's width."""
+
+    def on_mount(self) -> None:
+        self.border_title = "batch loss"
+        self.show([])
+
+    def show(self, losses: Sequence[float]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        xs, ys = bucket_means(losses, max(8, self.size.width - 8))
+        if ys:
+            plt.plot(xs, ys, marker="braille")
+        self.refresh()

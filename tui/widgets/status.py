@@ -1,0 +1,46 @@
+"""The run's vital signs: phase, epoch k/N, batch progress, speed, times, best, where."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+from tui.runstate import RunState, fmt_duration
+
+PHASE_STYLE = {"paused": "bold reverse yellow", "failed": "bold reverse red", "finished": "bold green",
+               "stopped": "bold yellow", "training": "bold cyan", "starting": "dim",
+               "read-only": "bold magenta"}
+
+
+class RunStatus(Vertical):
+    """Three lines at the top of the training screen; `show(state)` pushes new figures down."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="status-progress"):
+            yield Static(id="phase")
+            yield Static(id="epoch")
+            yield ProgressBar(total=1, show_eta=False, id="batch-progress")
+            yield Static(id="speed")
+        yield Static(id="times")
+        yield Static(id="where")
+
+    def show(self, state: RunState, read_only: bool = False) -> None:
+        phase = state.phase.upper()
+        label = Text(f" {phase} ", style=PHASE_STYLE.get(state.phase, ""))
+        if read_only:
+            label.append(" read-only", style="magenta")
+        self.query_one("#phase", Static).update(label)
+        self.set_class(state.phase == "paused", "-paused")
+        self.query_one("#epoch", Static).update(f"epoch {state.epoch}/{state.epochs}")
+        bar = self.query_one("#batch-progress", ProgressBar)
+        bar.update(total=max(state.batches, 1), progress=state.batch)
+        self.query_one("#speed", Static).update(f"{state.batch}/{state.batches}  {state.images_per_s:,.0f} img/s")
+        best = state.best
+        best_text = f"best val {best['val_loss']:.3f} @ epoch {best['epoch']}" if best else "best val --"
+        self.query_one("#times", Static).update(
+            f"elapsed {fmt_duration(state.elapsed)}  ETA {fmt_duration(state.eta)}  {best_text}")
+        self.query_one("#where", Static).update(
+            Text(f"{state.model} on {state.device} | {state.data} | {state.run_dir}", overflow="ellipsis",
+                 no_wrap=True))
