@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -71,19 +71,30 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
-        raise BadInput(f"{path}: refused to load: it holds objects other than tensors and plain data ({first[:120]})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError, IndexError) as exc:
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        if not found:  # garbage bytes fail in the same unpickler: corrupt, not hostile
+            raise BadInput(f"{path}: not a readable checkpoint (truncated or corrupt: {_unpickler_detail(exc)})") from None
+        raise BadInput(f"{path}: refused to load: it holds objects other than tensors and plain data ({found.group(1)[:120]})") from None
+    except Exception as exc:  # torch.load fails on garbage in many ways (KeyError, struct.error, ...)
         raise BadInput(f"{path}: not a readable checkpoint (truncated or corrupt: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise BadInput(f"{path}: not a digitsum checkpoint (no '{FORMAT}' tag; a plain state dict?)")
     version = ckpt.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int):
+        raise BadInput(f"{path}: digitsum checkpoint has no format version")
+    if version > VERSION:
         raise BadInput(f"{path}: checkpoint format version {version!r} is newer than this digitsum reads ({VERSION})")
     for key in ("model", "state_dict", "epoch"):
         if key not in ckpt:
             raise BadInput(f"{path}: digitsum checkpoint lacks '{key}'")
+    if not isinstance(ckpt["model"], dict) or not isinstance(ckpt["model"].get("name"), str):
+        raise BadInput(f"{path}: digitsum checkpoint has no model name (found model {str(ckpt['model'])[:60]!r})")
     return ckpt
+
+
+def _unpickler_detail(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln or "load key" in ln]
+    return (lines[0].removeprefix("WeightsUnpickler error: ") if lines else type(exc).__name__)[:120]
 
 
 def model_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike = "checkpoint"):
@@ -91,7 +102,12 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike = "check
     from digitsum.models import build_model
 
     spec = ckpt["model"]
-    model = build_model(spec.get("name", "?"), spec.get("kwargs") or {})
+    try:
+        model = build_model(spec.get("name", "?"), spec.get("kwargs") or {})
+    except BadInput as exc:
+        raise BadInput(f"{path}: {exc}") from None
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BadInput(f"{path}: cannot build model {spec.get('name')!r} from its recorded arguments ({str(exc)[:120]})") from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:

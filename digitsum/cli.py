@@ -63,7 +63,7 @@ def run(
     if caught:
         number = caught[0]
         console.print(f"interrupted: {result.last} holds epoch {result.epoch}; resume with "
-                      f"digitsum run --resume {result.last} --epochs {config.epochs}", highlight=False)
+                      f"digitsum run --resume {result.last} --epochs {config.epochs}", highlight=False, soft_wrap=True)
         raise typer.Exit(128 + number)
     _print_summary(result, console, as_json)
 
@@ -100,7 +100,7 @@ def _print_summary(result, console, as_json: bool) -> None:
         console.print(f"best epoch {best['epoch']}: val loss {best['val_loss']:.4f}  round acc {best['round_acc']:.2%}  "
                       f"MAE {best['mae']:.4f}  -> {result.best}", highlight=False)
     if as_json:
-        print(json.dumps({"run_dir": str(result.run_dir), "best": str(result.best), "last": str(result.last),
+        print(json.dumps({"run_dir": str(result.run_dir), "best": str(result.best) if result.best else None, "last": str(result.last),
                           "epoch": result.epoch, **{k: v for k, v in best.items() if k != "epochs"}}))
 
 
@@ -210,22 +210,25 @@ def tui(ctx: typer.Context) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors become one line on stderr and their exit code, never a traceback."""
-    import click
+    try:  # typer >= 0.2x vendors its own click, whose exceptions are not the click package's
+        from typer._click import exceptions as click_exceptions
+    except ImportError:
+        from click import exceptions as click_exceptions
 
     try:
-        app(args=argv, prog_name="digitsum", standalone_mode=False)
+        code = app(args=argv, prog_name="digitsum", standalone_mode=False)  # typer.Exit(n) comes back as n here
     except DigitsumError as exc:
         print(f"digitsum: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         print("digitsum: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ random vertical offset, pixel-wise max where digits overlap. Optional per-digit 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 HEIGHT, WIDTH = 40, 168
@@ -15,9 +17,23 @@ FIRST_X = (5, 15)
 GAP = (0, 30)
 
 
-def augment_digits(digits: np.ndarray, rng: np.random.Generator, degrees: float = 12.0,
-                   zoom: tuple[float, float] = (0.85, 1.15)) -> np.ndarray:
-    """Rotate and zoom each 28x28 digit independently, in one batched grid_sample call."""
+@dataclass(frozen=True)
+class Augmentation:
+    """How far each training digit may be bent: the lever against a 4,000-digit pool."""
+
+    degrees: float = 12.0
+    zoom: tuple[float, float] = (0.85, 1.15)
+    shear: float = 0.15
+    elastic: float = 1.0  # pixels of smooth random displacement
+    thickness: float = 0.3  # share of digits thickened or thinned by one pixel
+
+
+DEFAULT_AUGMENTATION = Augmentation()
+
+
+def augment_digits(digits: np.ndarray, rng: np.random.Generator,
+                   aug: Augmentation = DEFAULT_AUGMENTATION) -> np.ndarray:
+    """Rotate, zoom, shear and elastically bend each 28x28 digit in one batched grid_sample."""
     import torch
     import torch.nn.functional as F
 
@@ -26,14 +42,34 @@ def augment_digits(digits: np.ndarray, rng: np.random.Generator, degrees: float 
         return digits
     pad = 2
     x = torch.from_numpy(np.pad(digits, ((0, 0), (pad, pad), (pad, pad)))).float().unsqueeze(1)
-    angle = np.deg2rad(rng.uniform(-degrees, degrees, n))
-    scale = rng.uniform(*zoom, n)
+    angle = np.deg2rad(rng.uniform(-aug.degrees, aug.degrees, n))
+    scale = rng.uniform(*aug.zoom, n)
+    shear = rng.uniform(-aug.shear, aug.shear, n)
     cos, sin = np.cos(angle) / scale, np.sin(angle) / scale
     theta = np.zeros((n, 2, 3), dtype=np.float32)
-    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    theta[:, 0, 0], theta[:, 0, 1] = cos, cos * shear - sin
+    theta[:, 1, 0], theta[:, 1, 1] = sin, sin * shear + cos
+    size = x.shape[-1]
     grid = F.affine_grid(torch.from_numpy(theta), list(x.shape), align_corners=False)
+    if aug.elastic > 0:
+        coarse = torch.from_numpy(rng.normal(0, aug.elastic * 2 / size, (n, 2, 4, 4)).astype(np.float32))
+        grid = grid + F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if aug.thickness > 0:
+        out = _vary_thickness(out, rng.random(n), aug.thickness)
     return out.squeeze(1).clamp_(0, 255).round_().to(torch.uint8).numpy()
+
+
+def _vary_thickness(x, draw: np.ndarray, share: float):
+    """Dilate (draw < share/2) or erode (share/2 <= draw < share) a digit by a 2x2 window."""
+    import torch
+    import torch.nn.functional as F
+
+    thick = torch.from_numpy(np.flatnonzero(draw < share / 2))
+    thin = torch.from_numpy(np.flatnonzero((draw >= share / 2) & (draw < share)))
+    x[thick] = F.max_pool2d(F.pad(x[thick], (0, 1, 0, 1)), 2, stride=1)
+    x[thin] = -F.max_pool2d(F.pad(-x[thin], (0, 1, 0, 1)), 2, stride=1)
+    return x
 
 
 def augmented_pool(digits: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator,

@@ -36,7 +36,7 @@ EVAL_BATCH = 500
 @dataclass
 class RunResult:
     run_dir: Path
-    best: Path
+    best: Path | None  # None when no epoch finished
     last: Path
     epoch: int
     stopped: bool
@@ -116,10 +116,10 @@ class Engine:
     def _setup(self) -> None:
         cfg = self.config
         self.device = pick_device(cfg.device)
-        self.precision = pick_precision(cfg.precision, self.device)
         resumed = load_checkpoint(cfg.resume) if cfg.resume else None
         if resumed is not None:
             cfg = self.config = self._config_for_resume(resumed)
+        self.precision = pick_precision(cfg.precision, self.device)
         self.data: DataBundle = load_data(
             cfg.data, seed=cfg.seed, train_size=cfg.train_size, val_size=cfg.val_size,
             augment=cfg.augment, fresh_each_epoch=cfg.fresh_each_epoch)
@@ -194,9 +194,10 @@ class Engine:
             raise
         stopped = self.control.stop_requested
         best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
-        self.emit(Finished(run_dir=str(self.run_dir), best=str(self.best_path), last=str(self.last_path),
+        best_path = self.best_path if self.best_path.exists() else None
+        self.emit(Finished(run_dir=str(self.run_dir), best=str(best_path or ""), last=str(self.last_path),
                            epoch=epoch, stopped=stopped, best_metrics=best))
-        return RunResult(self.run_dir, self.best_path, self.last_path, epoch, stopped, best, self.history)
+        return RunResult(self.run_dir, best_path, self.last_path, epoch, stopped, best, self.history)
 
     def _run_epoch(self, epoch: int) -> bool:
         """Train and validate one epoch; False when a stop request cut it short."""
@@ -224,6 +225,9 @@ class Engine:
                               self.precision, self.control)
         if self.control.stop_requested:
             return False
+        if not math.isfinite(metrics["loss"]):  # never record it as an epoch, nor claim a best.pt that is not there
+            raise TrainingFailed(f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
+                                 f"{self.last_path} holds epoch {epoch - 1}")
         self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started)
         return True
 
@@ -236,7 +240,8 @@ class Engine:
         value = loss.item()
         if not math.isfinite(value):
             exc = TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; "
-                                 f"best checkpoint kept at {self.best_path}")
+                                 + (f"best checkpoint kept at {self.best_path}" if self.best_path.exists() else
+                                    f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"))
             exc.batch = batch
             raise exc
         self.optimizer.zero_grad(set_to_none=True)

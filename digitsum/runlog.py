@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from digitsum.errors import BadInput
-from digitsum.events import BatchEnd, EpochEnd, Event, RunStarted
+from digitsum.events import BatchEnd, EpochEnd, Event, Failed, Finished, RunStarted
 
 LOG_NAME = "metrics.jsonl"
 
@@ -34,6 +34,8 @@ class RunLog:
         if isinstance(event, BatchEnd) and not self._batch_due(event):
             return
         self.write(_loggable(event))
+        if isinstance(event, (Finished, Failed)):
+            self.close()
 
     def _batch_due(self, event: BatchEnd) -> bool:
         now = time.monotonic()
@@ -77,6 +79,7 @@ class LogFollower:
         self.path = Path(path)
         self._offset = 0
         self._partial = b""
+        self._head = b""  # the file's first bytes when read: if they change, the log was rewritten or replaced
 
     def poll(self) -> list[dict[str, Any]]:
         """Records appended since the last call (a half-written last line waits for the next)."""
@@ -84,13 +87,18 @@ class LogFollower:
             size = self.path.stat().st_size
         except OSError:
             return []
-        if size < self._offset:  # truncated or replaced: read again from the start
-            self._offset, self._partial = 0, b""
-        if size == self._offset:
+        try:
+            with open(self.path, "rb") as fh:
+                if self._offset and (size < self._offset or fh.read(len(self._head)) != self._head):
+                    self._offset, self._partial = 0, b""  # truncated, rewritten or replaced: read again from the start
+                fh.seek(self._offset)
+                chunk = fh.read(max(size - self._offset, 0))
+        except OSError:
             return []
-        with open(self.path, "rb") as fh:
-            fh.seek(self._offset)
-            chunk = fh.read(size - self._offset)
+        if not chunk:
+            return []
+        if self._offset == 0:
+            self._head = chunk[:64]
         self._offset += len(chunk)
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()

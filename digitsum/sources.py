@@ -122,6 +122,8 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise BadInput(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
+    if ndim == 0:
+        raise BadInput(f"{path}: IDX header declares no dimensions")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise BadInput(f"{path}: IDX header is truncated")
@@ -135,7 +137,9 @@ def read_idx(path: Path) -> np.ndarray:
 def idx_pools(folder: Path) -> DigitPools:
     """Train digits from train-*, validation digits from t10k-* (or a fixed 80/20 split without them)."""
     paths = {key: _find(folder, stem) for key, stem in IDX_NAMES.items()}
-    if not paths["train_images"] or not paths["train_labels"]:
+    if not paths["train_images"]:
+        raise BadInput(f"{folder}: no train-images-idx3-ubyte[.gz] file")
+    if not paths["train_labels"]:
         raise BadInput(f"{folder}: found train-images-idx3-ubyte but not its labels file")
     tr_x, tr_y = _idx_pair(paths["train_images"], paths["train_labels"])
     if paths["test_images"] and paths["test_labels"]:
@@ -143,6 +147,9 @@ def idx_pools(folder: Path) -> DigitPools:
         desc = f"MNIST IDX {folder} ({len(tr_x):,} train / {len(va_x):,} test digits)"
         return DigitPools(tr_x, tr_y, va_x, va_y, desc)
     tr, va = split_pool(tr_x, tr_y)
+    if len(tr) == 0 or len(va) == 0:
+        raise BadInput(f"{folder}: {len(tr_x):,} digits are too few to split into train and validation pools "
+                       "(need at least 3 of each digit, or t10k-* files)")
     desc = f"MNIST IDX {folder} ({len(tr):,} train / {len(va):,} val digits, split 80/20)"
     return DigitPools(tr_x[tr], tr_y[tr], tr_x[va], tr_y[va], desc)
 
@@ -153,6 +160,8 @@ def _idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
         raise BadInput(f"{images_path}: expected digits shaped (N,28,28), found {images.shape}")
     if labels.ndim != 1 or len(labels) != len(images):
         raise BadInput(f"{labels_path}: expected {len(images):,} labels, found shape {labels.shape}")
+    if len(images) == 0:
+        raise BadInput(f"{images_path}: holds no digits")
     if labels.max(initial=0) > 9:
         raise BadInput(f"{labels_path}: digit labels must be 0-9, found {int(labels.max())}")
     return images, labels.astype(np.int64)
