@@ -94,7 +94,9 @@ def _print_summary(result, console, as_json: bool) -> None:
 
     best = result.best_metrics
     if result.history and console.is_terminal:
-        console.print(history_chart(result.history, width=min(console.width, 120), height=18), highlight=False)
+        from rich.text import Text
+
+        console.print(Text.from_ansi(history_chart(result.history, width=min(console.width, 120), height=18)))
     console.print(f"run folder: {result.run_dir}", highlight=False)
     if best:
         console.print(f"best epoch {best['epoch']}: val loss {best['val_loss']:.4f}  round acc {best['round_acc']:.2%}  "
@@ -198,6 +200,55 @@ def data_export(
 
     for path in export_assignment_files(out_dir, count=count, seed=seed, pool=pool, per_file=per_file):
         print(path)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (OUT/<run-id>).")],
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the files (default: the run folder).")] = None,
+    count: Annotated[int, typer.Option(min=1, help="Images in inference.png.")] = 24,
+) -> None:
+    """The report's figures as files: history.png, inference.png (best.pt on validation), history.csv."""
+    from digitsum.figures import write_report
+
+    for path in write_report(run_dir, out, count):
+        print(path)
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run folders.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Best metrics, config differences and overlaid validation curves of several runs."""
+    from digitsum.compare import comparison, load_run, overlay_chart
+
+    runs = [load_run(path) for path in run_dirs]
+    result = comparison(runs)
+    if as_json:
+        print(json.dumps(result))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("run", "epochs", "best epoch", "val loss", "round acc", "MAE")
+    for row in result["runs"]:
+        b = row["best"]
+        table.add_row(row["run"], str(row["epochs"]), str(b.get("epoch", "-")), _fmt(b.get("val_loss"), ".4f"),
+                      _fmt(b.get("round_acc"), ".1%"), _fmt(b.get("mae"), ".3f"))
+    console.print(table)
+    diffs = result["config_differences"]
+    if diffs:
+        diff_table = Table("setting", *[r.name for r in runs], title="config differences")
+        for key, values in diffs.items():
+            diff_table.add_row(key, *[f"[yellow]{v}[/]" for v in values])
+        console.print(diff_table)
+    from rich.text import Text
+
+    width = min(console.width, 120)
+    for key in ("val_loss", "round_acc", "mae"):
+        console.print(Text.from_ansi(overlay_chart(runs, key, width=width)))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -9,6 +9,7 @@ from typing import Any
 from digitsum.errors import BadInput
 
 DEFAULT_MODEL = "sumnet"
+MODEL_NAMES = ("sumnet", "seed")  # torch-free copy of models.MODELS, for fast option checks
 
 
 @dataclass

@@ -251,16 +251,21 @@ class Engine:
         return value
 
     def _obey_control(self, epoch: int, batch: int) -> None:
-        """Between batches: honour save requests, and block here while paused."""
-        for tag in self.control.take_save_requests():
-            path = self.run_dir / f"{tag}-e{epoch:03d}-b{batch:05d}.pt"
-            self._save(path, tag, epoch - 1, batch=batch)
+        """Between batches: honour save requests, and block here while paused (still saving on request)."""
+        self._take_saves(epoch, batch)
         if self.control.paused and not self.control.stop_requested:
             self.emit(Paused(epoch=epoch, batch=batch))
             t0 = time.perf_counter()
-            self.control.wait_while_paused()
+            while not self.control.wait_while_paused(timeout=0.2):
+                self._take_saves(epoch, batch)
+            self._take_saves(epoch, batch)
             self._paused_for += time.perf_counter() - t0
             self.emit(Resumed(epoch=epoch, batch=batch))
+
+    def _take_saves(self, epoch: int, batch: int) -> None:
+        for tag in self.control.take_save_requests():
+            path = self.run_dir / f"{tag}-e{epoch:03d}-b{batch:05d}.pt"
+            self._save(path, tag, epoch - 1, batch=batch)
 
     def _finish_epoch(self, epoch: int, train_loss: float, m: dict[str, float], seconds: float,
                       val_seconds: float) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from digitsum.config import MODEL_NAMES
+
 def fp32_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
     """Run the regression head in fp32 even under bf16 autocast: bf16 cannot tell 18.3 from 18.25."""
     with torch.autocast(device_type=features.device.type, enabled=False):
@@ -70,6 +72,7 @@ class SumNet(nn.Module):
 
 
 MODELS: dict[str, type[nn.Module]] = {"seed": SeedNet, "sumnet": SumNet}
+assert set(MODELS) == set(MODEL_NAMES), "keep digitsum.config.MODEL_NAMES in step with MODELS"
 
 
 def build_model(name: str, kwargs: dict[str, Any] | None = None) -> nn.Module:

@@ -28,7 +28,6 @@ class HistoryChart(PlotextPlot):
     def __init__(self, title: str, series: dict[str, str], percent: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title, self.series, self.percent = title, series, percent
-        self.border_title = title
 
     def on_mount(self) -> None:
         self.show([])
@@ -37,15 +36,13 @@ class HistoryChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("")
+        plt.title(self.title)
         epochs = [h["epoch"] for h in history]
         scale = 100.0 if self.percent else 1.0
         for key, label in self.series.items():
             ys = [h[key] * scale for h in history if h.get(key) is not None]
             if ys:
                 plt.plot(epochs[:len(ys)], ys, label=label, marker="braille")
-        if not history:
-            plt.text("waiting for epoch 1", 0.5, 0.5)
         self.refresh()
 
 
@@ -53,13 +50,13 @@ class BatchLossChart(PlotextPlot):
     """The per-batch train loss, bucket-averaged to the chart's width."""
 
     def on_mount(self) -> None:
-        self.border_title = "batch loss"
         self.show([])
 
     def show(self, losses: Sequence[float]) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
+        plt.title("train loss per batch")
         xs, ys = bucket_means(losses, max(8, self.size.width - 8))
         if ys:
             plt.plot(xs, ys, marker="braille")

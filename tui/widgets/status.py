@@ -21,7 +21,7 @@ class RunStatus(Vertical):
         with Horizontal(id="status-progress"):
             yield Static(id="phase")
             yield Static(id="epoch")
-            yield ProgressBar(total=1, show_eta=False, id="batch-progress")
+            yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="batch-progress")
             yield Static(id="speed")
         yield Static(id="times")
         yield Static(id="where")
@@ -36,11 +36,11 @@ class RunStatus(Vertical):
         self.query_one("#epoch", Static).update(f"epoch {state.epoch}/{state.epochs}")
         bar = self.query_one("#batch-progress", ProgressBar)
         bar.update(total=max(state.batches, 1), progress=state.batch)
-        self.query_one("#speed", Static).update(f"{state.batch}/{state.batches}  {state.images_per_s:,.0f} img/s")
+        self.query_one("#speed", Static).update(f" {state.batch}/{state.batches}  {state.images_per_s:,.0f} img/s")
         best = state.best
         best_text = f"best val {best['val_loss']:.3f} @ epoch {best['epoch']}" if best else "best val --"
         self.query_one("#times", Static).update(
-            f"elapsed {fmt_duration(state.elapsed)}  ETA {fmt_duration(state.eta)}  {best_text}")
+            Text(f"elapsed {fmt_duration(state.elapsed)}  ETA {fmt_duration(state.eta)}  {best_text}  "
+                 f"{state.model} on {state.device}", overflow="ellipsis", no_wrap=True))
         self.query_one("#where", Static).update(
-            Text(f"{state.model} on {state.device} | {state.data} | {state.run_dir}", overflow="ellipsis",
-                 no_wrap=True))
+            Text(f"{state.run_dir} | {state.data}", overflow="ellipsis", no_wrap=True))

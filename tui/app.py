@@ -1,0 +1,287 @@
+"""`digitsum-tui`: the Textual app that trains, watches, browses and tries out digitsum models.
+
+The app owns the one engine run (a thread worker) and its Control; screens only display
+records and call the app's actions. torch is imported inside the worker, so `--help` and
+`--browse` start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import Worker
+
+from digitsum.config import MODEL_NAMES, RunConfig
+from digitsum.control import Control
+from digitsum.errors import BadInput, DigitsumError
+from digitsum.runlog import LOG_NAME, LogFollower
+from tui.bridge import EventBridge
+from tui.screens.help import HelpScreen
+from tui.screens.modals import ConfirmModal, NewRunModal
+from tui.screens.training import TrainingScreen
+
+
+class EngineRecords(Message):
+    """Event dicts from the engine thread, already batched by the bridge."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.records = records
+
+
+class DigitsumApp(App[int]):
+    """One app, three ways in: train now (default), `--attach RUN_DIR`, `--browse`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "digitsum"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help", show=False),
+    ]
+
+    def __init__(self, config: RunConfig | None = None, *, attach: str | Path | None = None,
+                 browse: bool = False, checkpoints: str | Path | None = None, poll_s: float = 0.5) -> None:
+        super().__init__()
+        self.config = config
+        self.attach = Path(attach) if attach else None
+        self.browse_only = browse
+        self.checkpoints_root = Path(checkpoints or (config.out if config else "checkpoints"))
+        self.poll_s = poll_s
+        self.training = TrainingScreen(read_only=self.attach is not None)
+        self.control: Control | None = None
+        self.bridge: EventBridge | None = None
+        self.engine_worker: Worker | None = None
+        self._pending: RunConfig | None = None
+        self._follower: LogFollower | None = None
+
+    # --- start-up -----------------------------------------------------------------------
+    async def on_mount(self) -> None:
+        if self.browse_only:
+            self.action_browse()
+            return
+        await self.push_screen(self.training)
+        if self.attach is not None:
+            self._follower = LogFollower(self.attach / LOG_NAME)
+            self.training.note(f"attached read-only to {self.attach}")
+            self.set_interval(self.poll_s, self.poll_log)
+            self.poll_log()
+        elif self.config is not None:
+            self.start_run(self.config)
+
+    def poll_log(self) -> None:
+        """Attach mode: new lines of the followed run's metrics.jsonl."""
+        records = self._follower.poll() if self._follower else []
+        if records:
+            self.training.feed(records)
+
+    # --- the engine ---------------------------------------------------------------------
+    @property
+    def training_live(self) -> bool:
+        return self.engine_worker is not None and not self.engine_worker.is_finished
+
+    def start_run(self, config: RunConfig) -> None:
+        """Train `config` in a thread; if a run is going, stop it first and start this one after."""
+        self.config = config
+        if self.training_live:
+            self._pending = config
+            self.control.stop()
+            self.training.note("stopping the current run first (it saves last.pt)...")
+            return
+        self.control = Control()
+        self.bridge = EventBridge(lambda records: self.post_message(EngineRecords(records)))
+        self.training.new_run()
+        self.engine_worker = self.run_worker(partial(self._train, config, self.control, self.bridge),
+                                             thread=True, group="engine", name="engine", exit_on_error=False)
+
+    @staticmethod
+    def _train(config: RunConfig, control: Control, bridge: EventBridge) -> None:
+        """Worker thread: the engine, the run log and the bridge; errors become an 'error' record."""
+        from digitsum.engine import Engine  # imports torch: only once training really starts
+        from digitsum.runlog import RunLog
+
+        log, told = RunLog(), [False]
+
+        def watch(event: Any) -> None:
+            told[0] = told[0] or event.event == "error"
+
+        try:
+            Engine(config, control=control, subscribers=[log, watch, bridge]).run()
+        except DigitsumError as exc:
+            if not told[0]:
+                bridge.send([{"event": "error", "message": str(exc)}])
+        except Exception as exc:  # a bug, not a user error: say so in the log rather than crash the UI
+            bridge.send([{"event": "error", "message": f"{type(exc).__name__}: {exc}"}])
+        finally:
+            log.close()
+
+    def on_engine_records(self, message: EngineRecords) -> None:
+        self.training.feed(message.records)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.engine_worker and event.worker.is_finished and self._pending:
+            config, self._pending = self._pending, None
+            self.start_run(config)
+
+    def _live_control(self) -> Control | None:
+        """The control of a training run, or None after telling the user why not."""
+        if self.attach is not None:
+            self.notify("read-only: attached to a run; steer it where it runs", severity="warning")
+            return None
+        if not self.training_live or self.control is None:
+            self.notify("no run is training", severity="warning")
+            return None
+        return self.control
+
+    # --- actions (keys) -----------------------------------------------------------------
+    def action_pause(self) -> None:
+        if control := self._live_control():
+            control.pause()
+            self.training.note("pause requested: the engine stops after this batch")
+
+    def action_resume(self) -> None:
+        if control := self._live_control():
+            control.resume()
+
+    def action_save(self, tag: str) -> None:
+        if control := self._live_control():
+            control.save_now(tag)
+            when = "when training continues" if control.paused else "after this batch"
+            self.notify(f"{tag} checkpoint will be written {when}")
+
+    def action_new_run(self) -> None:
+        if self.attach is not None:
+            self.notify("read-only: attached to a run", severity="warning")
+            return
+        base = self.config or RunConfig()
+        values = {"model": base.model, "epochs": base.epochs, "data": base.data, "lr": base.lr}
+        self.push_screen(NewRunModal(values), self._new_run_chosen)
+
+    def _new_run_chosen(self, values: dict[str, Any] | None) -> None:
+        if not values:
+            return
+        base = self.config or RunConfig()
+        config = RunConfig.from_dict({**base.to_dict(), **values, "resume": values.get("resume")})
+        try:
+            config.validate()
+        except BadInput as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.call_after_refresh(self.show_training)  # after the form has left the stack
+        self.start_run(config)
+
+    def show_training(self) -> None:
+        """Bring the training screen to the front, whatever is stacked above it."""
+        stack = self.screen_stack
+        if self.training not in stack:
+            self.push_screen(self.training)
+            return
+        for _ in range(len(stack) - 1 - stack.index(self.training)):
+            self.pop_screen()
+
+    def action_browse(self) -> None:
+        from tui.screens.browser import BrowserScreen
+
+        self.push_screen(BrowserScreen(self.checkpoints_root))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Quit at once, unless a run trains: then ask, stop it, and wait for its last.pt."""
+        if not self.training_live:
+            self.exit(0)
+            return
+        self.push_screen(ConfirmModal("A run is training. Stop it and quit?\n"
+                                      "last.pt keeps the last finished epoch."), self._quit_confirmed)
+
+    def _quit_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.run_worker(self._stop_and_exit(), group="quit", exclusive=True)
+
+    async def _stop_and_exit(self) -> None:
+        self._pending = None
+        self.control.stop()
+        self.training.note("stopping: waiting for the engine to finish this batch...")
+        if self.engine_worker is not None:
+            try:
+                await self.engine_worker.wait()
+            except Exception:
+                pass
+        self.exit(0)
+
+
+# --- command line ---------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, exit 2 (not argparse's usage block)
+        print(f"digitsum-tui: {message} (see digitsum-tui --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = RunConfig()
+    p = _Parser(prog="digitsum-tui", description="Train, watch and browse digitsum runs in the terminal. "
+                "With no option, a default run starts at once.")
+    p.add_argument("--data", default=d.data, help="builtin or a folder of data*.npy/lab*.npy or MNIST IDX files")
+    p.add_argument("--model", default=d.model, help="seed or sumnet (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
+    p.add_argument("--out", default=d.out, help="output folder of runs (default %(default)s)")
+    p.add_argument("--train-size", type=int, default=d.train_size)
+    p.add_argument("--val-size", type=int, default=d.val_size)
+    p.add_argument("--resume", metavar="CKPT", help="continue a run from this checkpoint until --epochs")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--attach", metavar="RUN_DIR", help="watch a run's metrics.jsonl (read-only)")
+    mode.add_argument("--browse", action="store_true", help="open the checkpoint browser without training")
+    return p
+
+
+def app_from_args(argv: list[str] | None = None) -> DigitsumApp:
+    """Parse and check options; BadInput carries the one line to print."""
+    args = build_parser().parse_args(argv)
+    if args.attach:
+        if not Path(args.attach).is_dir():
+            raise BadInput(f"--attach {args.attach}: no such run folder")
+        return DigitsumApp(attach=args.attach, checkpoints=Path(args.attach).parent)
+    config = RunConfig(data=args.data, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, seed=args.seed, device=args.device, out=args.out,
+                       train_size=args.train_size, val_size=args.val_size, resume=args.resume).validate()
+    if args.browse:
+        return DigitsumApp(browse=True, checkpoints=args.out)
+    if config.resume and not Path(config.resume).is_file():
+        raise BadInput(f"--resume {config.resume}: no such checkpoint file")
+    if config.data != "builtin" and not Path(config.data).is_dir():
+        raise BadInput(f"--data {config.data}: expected 'builtin' or a folder of .npy or MNIST IDX files")
+    _check_model(config.model)
+    return DigitsumApp(config)
+
+
+def _check_model(name: str) -> None:
+    """Unknown names fail here (exit 2), without importing torch."""
+    if name not in MODEL_NAMES:
+        raise BadInput(f"unknown model {name!r}; known models: {', '.join(sorted(MODEL_NAMES))}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app = app_from_args(argv)
+    except BadInput as exc:
+        print(f"digitsum-tui: {exc}", file=sys.stderr)
+        return 2
+    app.run()
+    return int(app.return_code or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

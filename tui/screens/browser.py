@@ -1,0 +1,207 @@
+"""The checkpoint browser: every checkpoint under the output folder, sortable, with its history.
+
+Listing and loading read files with torch, so both happen in thread workers: the screen
+draws at once and fills in when the files are read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui.screens.modals import ConfirmModal, NewRunModal
+from tui.widgets.charts import HistoryChart
+
+# (column title, CheckpointInfo field, sort descending?)
+SORTS = (("created", "created", True), ("val loss", "val_loss", False), ("round acc", "round_acc", True),
+         ("MAE", "mae", False), ("epoch", "epoch", True), ("run", "run", False))
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def sort_rows(rows: list[Any], sort: int) -> list[Any]:
+    """Sort by the chosen field; checkpoints without that metric (epoch 0) go last."""
+    _, key, descending = SORTS[sort]
+    present = [r for r in rows if getattr(r, key) is not None]
+    missing = [r for r in rows if getattr(r, key) is None]
+    return sorted(present, key=lambda r: getattr(r, key), reverse=descending) + missing
+
+
+class BrowserScreen(Screen[None]):
+    """A DataTable of checkpoints above a detail pane (history chart + metrics)."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Inference", show=True),
+        Binding("e", "evaluate", "Eval"),
+        Binding("c", "continue_run", "Continue"),
+        Binding("d", "delete", "Delete"),
+        Binding("o", "sort", "Sort"),
+        Binding("R", "reload", "Reload", show=False),
+        Binding("escape", "back", "Back"),
+        Binding("question_mark,f1", "app.help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, root: str | Path) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.rows: list[Any] = []
+        self.sort = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"checkpoints in {self.root}  (loading...)", id="browser-title")
+        yield DataTable(id="checkpoints", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="detail"):
+            yield HistoryChart("loss (train, val)", {"train_loss": "train", "val_loss": "val"}, id="detail-chart")
+            yield Static("", id="detail-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for title, key in (("run", "run"), ("kind", "kind"), ("model", "model"), ("ep", "epoch"),
+                           ("val loss", "val_loss"), ("round", "round_acc"), ("MAE", "mae"),
+                           ("created", "created")):
+            table.add_column(title, key=key)
+        self.action_reload()
+
+    # --- listing ------------------------------------------------------------------------
+    def action_reload(self) -> None:
+        self.load_rows()
+
+    @work(thread=True, exclusive=True, group="list")
+    def load_rows(self) -> None:
+        from digitsum.checkpoints import list_checkpoints
+        from digitsum.errors import BadInput
+
+        try:
+            rows, problem = list_checkpoints(self.root), ""
+        except BadInput as exc:
+            rows, problem = [], str(exc)
+        self.app.call_from_thread(self.show_rows, rows, problem)
+
+    def show_rows(self, rows: list[Any], problem: str = "") -> None:
+        self.rows = sort_rows(rows, self.sort)
+        table = self.query_one(DataTable)
+        current = self.current
+        table.clear()
+        for r in self.rows:
+            table.add_row(r.run, r.kind, r.model, str(r.epoch), _num(r.val_loss, ".3f"),
+                          _num(r.round_acc, ".1%"), _num(r.mae, ".3f"), r.created[5:16].replace("T", " "),
+                          key=r.path)
+        if current is not None and current.path in [r.path for r in self.rows]:
+            table.move_cursor(row=[r.path for r in self.rows].index(current.path))
+        title = problem or (f"{len(self.rows)} checkpoints in {self.root}  sorted by {SORTS[self.sort][0]}"
+                            if self.rows else f"no checkpoints in {self.root} yet")
+        self.query_one("#browser-title", Static).update(title)
+        if not self.rows:
+            self.query_one("#detail-text", Static).update("")
+
+    @property
+    def current(self) -> Any | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def action_sort(self) -> None:
+        self.sort = (self.sort + 1) % len(SORTS)
+        self.show_rows(self.rows)
+
+    # --- detail pane ----------------------------------------------------------------------
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.current is not None:
+            self.load_detail(self.current)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def load_detail(self, row: Any) -> None:
+        from digitsum.checkpoints import load_checkpoint
+        from digitsum.errors import BadInput
+
+        try:
+            ckpt = load_checkpoint(row.path)
+        except BadInput as exc:
+            self.app.call_from_thread(self.show_detail, row, [], str(exc))
+            return
+        self.app.call_from_thread(self.show_detail, row, list(ckpt.get("history") or []),
+                                  (ckpt.get("data") or {}).get("description", ""))
+
+    def show_detail(self, row: Any, history: list[dict[str, Any]], note: str, extra: str = "") -> None:
+        self.query_one("#detail-chart", HistoryChart).show(history)
+        text = Text()
+        text.append(f"{row.path}\n", style="bold")
+        text.append(f"{row.kind} {row.model}, epoch {row.epoch}\n")
+        if row.val_loss is not None:
+            text.append(f"val loss {row.val_loss:.3f}\nround {row.round_acc:.1%}  MAE {row.mae:.3f}\n")
+        text.append(note + "\n", style="dim")
+        text.append(extra)
+        self.query_one("#detail-text", Static).update(text)
+
+    # --- actions ----------------------------------------------------------------------------
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        from tui.screens.inference import InferenceScreen
+
+        if self.current is not None:
+            self.app.push_screen(InferenceScreen(self.current.path, self.app_data()))
+
+    def app_data(self) -> str | None:
+        """The data the app is training on, if any: 'evaluate on the current data'."""
+        config = getattr(self.app, "config", None)
+        return config.data if config is not None else None
+
+    def action_evaluate(self) -> None:
+        if self.current is not None:
+            self.query_one("#detail-text", Static).update(f"evaluating {self.current.path} ...")
+            self.evaluate(self.current)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def evaluate(self, row: Any) -> None:
+        from digitsum.errors import DigitsumError
+        from digitsum.inference import evaluate_checkpoint
+
+        try:
+            ev = evaluate_checkpoint(row.path, data=self.app_data())
+            m = ev.metrics
+            extra = (f"eval on {ev.data} (n={len(ev.targets):,}):\nloss {m['loss']:.3f}  MAE {m['mae']:.3f}\n"
+                     f"floor {m['floor_acc']:.1%} ceil {m['ceil_acc']:.1%} round {m['round_acc']:.1%}")
+        except DigitsumError as exc:
+            extra = f"evaluation failed: {exc}"
+        self.app.call_from_thread(self.show_detail, row, [], "", extra)
+
+    def action_continue_run(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        values = {"resume": row.path, "epochs": row.epoch + 5}
+        self.app.push_screen(NewRunModal(values, title="Continue training", fields=("epochs",)),
+                             self.app._new_run_chosen)
+
+    def action_delete(self) -> None:
+        row = self.current
+        if row is not None:
+            self.app.push_screen(ConfirmModal(f"Delete {row.path}?"), lambda yes: self._delete(row, yes))
+
+    def _delete(self, row: Any, yes: bool | None) -> None:
+        if yes:
+            try:
+                Path(row.path).unlink()
+                self.notify(f"deleted {row.path}")
+            except OSError as exc:
+                self.notify(f"cannot delete {row.path}: {exc.strerror}", severity="error")
+            self.action_reload()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()

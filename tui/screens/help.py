@@ -1,0 +1,44 @@
+"""Every key of every screen in one place (`?` or F1)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = """\
+[b]Everywhere[/b]
+  ?, F1      this help            q, ctrl+q  quit (asks while a run trains)
+  escape     back to the previous screen
+
+[b]Training[/b]
+  p  pause      r  resume        s  save a checkpoint now
+  b  save a copy marked as best candidate (best.pt itself is automatic)
+  n  new run (form)              c  checkpoint browser
+
+[b]Checkpoints[/b]
+  up/down  choose                o  cycle sort column (again: reverse)
+  enter    inference screen      e  evaluate on the current data
+  c        continue training from it (asks the total epochs)
+  d        delete (asks first)   R  reload the list
+
+[b]Inference[/b]
+  left/right  previous / next image    g  grid / single image
+  v  view: all, only wrong, worst errors first
+  h  ASCII / half-block images (half-blocks need colour)
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys are listed by hand so the text reads well; tests check each binding appears."""
+
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="help"):
+            yield Static(KEYS)
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

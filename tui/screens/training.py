@@ -1,0 +1,93 @@
+"""The training screen: status on top, four charts, an event log. It only displays records.
+
+Records arrive (engine bridge or log follower) through `feed`; drawing happens on a timer
+a few times a second and only for the parts that changed, so redraws never compete with
+torch for the CPU more than they must.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog
+
+from tui.runstate import RunState, describe
+from tui.widgets.charts import BatchLossChart, HistoryChart
+from tui.widgets.status import RunStatus
+
+REDRAW_HZ = 2.0
+
+
+class TrainingScreen(Screen[None]):
+    """Watches one run at a time; the app owns the engine and forwards its records here."""
+
+    BINDINGS = [
+        Binding("p", "app.pause", "Pause"),
+        Binding("r", "app.resume", "Resume"),
+        Binding("s", "app.save('manual')", "Save"),
+        Binding("b", "app.save('marked')", "Mark"),
+        Binding("n", "app.new_run", "New"),
+        Binding("c", "app.browse", "Ckpts"),
+        Binding("question_mark,f1", "app.help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, read_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.read_only = read_only
+        self.state = RunState()
+        self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield RunStatus(id="status")
+        with Grid(id="charts"):
+            yield HistoryChart("loss (train, val)", {"train_loss": "train", "val_loss": "val"}, id="loss-chart")
+            yield HistoryChart("accuracy % (floor, ceil, round)",
+                               {"floor_acc": "floor", "ceil_acc": "ceil", "round_acc": "round"},
+                               percent=True, id="acc-chart")
+            yield HistoryChart("val MAE", {"mae": "mae"}, id="mae-chart")
+            yield BatchLossChart(id="batch-chart")
+        yield RichLog(id="log", max_lines=500, wrap=False, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / REDRAW_HZ, self.redraw)
+        self.redraw()
+
+    def new_run(self, read_only: bool = False) -> None:
+        """Forget the previous run (a new one or a resumed one starts from its own history)."""
+        self.state = RunState()
+        self.read_only = read_only
+        self.state.epochs_changed = self.state.batches_changed = True
+        self._dirty = True
+
+    def feed(self, records: list[dict[str, Any]]) -> None:
+        """Fold records into the state and log the noteworthy ones; drawing waits for the timer."""
+        self.state.apply(records)
+        log = self.query_one("#log", RichLog)
+        for record in records:
+            line = describe(record)
+            if line:
+                log.write(line)
+        self._dirty = True
+
+    def note(self, line: str) -> None:
+        """A line from the UI itself (e.g. 'read-only', 'stopping...')."""
+        self.query_one("#log", RichLog).write(line)
+
+    def redraw(self) -> None:
+        """Status while a run lives (the clock ticks); charts only when their data changed."""
+        if not self.is_mounted or not (self._dirty or self.state.running):
+            return
+        self._dirty = False
+        self.query_one(RunStatus).show(self.state, self.read_only)
+        epochs_changed, batches_changed = self.state.take_changes()
+        if epochs_changed:
+            for chart in self.query(HistoryChart):
+                chart.show(self.state.history)
+        if batches_changed:
+            self.query_one(BatchLossChart).show(self.state.batch_losses)

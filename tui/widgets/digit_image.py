@@ -1,0 +1,41 @@
+"""One composite image as terminal text, with its prediction judged against the truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+
+from digitsum.textimage import ascii_lines, halfblock_text
+
+
+def verdict(prediction: float, target: int) -> tuple[int, bool]:
+    """The rounded sum (torch.round rounds half to even, like numpy) and whether it is right."""
+    rounded = int(np.round(prediction))
+    return rounded, rounded == int(target)
+
+
+def caption(index: int, prediction: float, target: int, short: bool = False) -> Text:
+    """`#12 pred 17.32 -> 17  true 17  err +0.32 ok`, green when right, red when wrong (and says so)."""
+    rounded, right = verdict(prediction, target)
+    style = "bold green" if right else "bold red"
+    mark = "ok" if right else "WRONG"
+    err = prediction - target
+    if short:
+        return Text(f"#{index} {prediction:5.2f}->{rounded} true {target} {mark}", style=style)
+    return Text(f"#{index}  predicted {prediction:.2f}  rounded {rounded}  true {target}  "
+                f"error {err:+.2f}  {mark}", style=style)
+
+
+def render_image(image: np.ndarray, width: int, halfblocks: bool) -> Text:
+    """ASCII by default (works anywhere, NO_COLOR too); half-blocks give twice the rows in grey."""
+    width = max(8, width)
+    if halfblocks:
+        return halfblock_text(image, width=width)
+    return Text("\n".join(ascii_lines(image, width=width)))
+
+
+def worst_first(predictions: np.ndarray, targets: np.ndarray) -> list[int]:
+    errors = np.abs(predictions - targets)
+    return [int(i) for i in np.argsort(-errors, kind="stable") if math.isfinite(errors[i])]
