@@ -134,7 +134,7 @@ class Engine:
             self.model = build_model(cfg.model)
         self.model_kwargs = _model_kwargs(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=True)
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
         if resumed is not None:

@@ -1,0 +1,131 @@
+"""`python -m bench`: training/evaluation throughput ratios, mixed-precision agreement, start-up.
+
+    python -m bench                 # full run (a few minutes on 2 cores)
+    python -m bench --quick --json  # tiny sizes, one JSON object on stdout (the smoke test)
+    python -m bench --startup       # also CLI start-up times and peak RSS of a short run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from rich.console import Console
+
+from bench.sizes import Sizes, pick_sizes
+
+MODELS = ("seed", "sumnet")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
+    parser.add_argument("--images", type=int, help="training images per variant in each timed repeat")
+    parser.add_argument("--repeats", type=int, help="interleaved repeats per variant")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: seed,sumnet")
+    parser.add_argument("--no-assignment-sumnet", action="store_true",
+                        help="skip way (a) for sumnet (it is the slowest variant)")
+    parser.add_argument("--startup", action="store_true", help="also measure CLI start-up and peak RSS")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--save", metavar="FILE", help="also write the JSON object to FILE")
+    return parser.parse_args(argv)
+
+
+def bench_model(name: str, data, sizes: Sizes, with_assignment: bool, log) -> dict:
+    """Training ratios, step breakdown, then eval throughput and agreement on the engine-trained model."""
+    from bench.breakdown import adam_variants, assignment_phases, engine_phases, thread_probe
+    from bench.evaluation import measure_eval, top_up
+    from bench.training import measure_training
+
+    log(f"{name}: training throughput, {sizes.repeats} interleaved repeats of {sizes.images} images")
+    train = measure_training(name, data.train_images, data.train_sums, sizes, with_assignment)
+    engine = train.pop("engine")
+    pipeline = train.pop("assignment")
+    log(f"{name}: step breakdown")
+    chunk = max(1, sizes.images // sizes.batch)
+    breakdown = {"engine": engine_phases(engine, data.train_images, data.train_sums, chunk, sizes.batch)}
+    if pipeline is not None:
+        breakdown["assignment"] = assignment_phases(pipeline, max(1, sizes.images // sizes.assignment_batch))
+    breakdown["adam_ms_per_step"] = adam_variants(engine.model, chunk)
+    if not single_threaded():
+        breakdown["thread_probe"] = thread_probe(engine.model, engine.precision, data.train_images,
+                                                 data.train_sums, max(1, chunk // 2), sizes.batch, min(3, sizes.repeats))
+    done = engine.step + chunk + 1
+    log(f"{name}: top-up training to {sizes.agree_steps} steps, then evaluation fp32 vs auto")
+    steps = top_up(engine.model, engine.precision, done, data.train_images, data.train_sums, sizes)
+    ev = measure_eval(engine.model, data.val_images, data.val_sums, sizes)
+    return {"train": train, "breakdown": breakdown, "trained_steps": steps, "eval": ev}
+
+
+def single_threaded() -> bool:
+    import torch
+
+    return torch.get_num_threads() == 1
+
+
+def run(args: argparse.Namespace, log) -> dict:
+    import torch
+
+    from digitsum.data import load_data
+
+    sizes = pick_sizes(args.quick, args.images, args.repeats)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    started = time.perf_counter()
+    train_size = max(sizes.images * (sizes.repeats + 1), sizes.agree_batch * 4)
+    data = load_data("builtin", seed=0, train_size=train_size, val_size=sizes.eval_images, augment=False)
+    result = {"sizes": sizes.to_dict(), "loadavg_start": list(os.getloadavg()), "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "data": data.description, "models": {}}
+    for name in models:
+        with_assignment = not (name == "sumnet" and args.no_assignment_sumnet)
+        result["models"][name] = bench_model(name, data, sizes, with_assignment, log)
+    if args.startup:
+        from bench.startup import measure_startup
+
+        log("start-up and peak RSS")
+        result["startup"] = measure_startup(sizes.startup_runs)
+    result["seconds"] = time.perf_counter() - started
+    result["loadavg_end"] = list(os.getloadavg())
+    return result
+
+
+def run_single_threaded(args: argparse.Namespace, log) -> dict:
+    """--quick: one torch thread, so a smoke test on a busy machine never waits at OpenMP barriers."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return run(args, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    err = Console(stderr=True)
+    log = lambda msg: err.print(f"[dim]bench:[/] {msg}", highlight=False)  # noqa: E731
+    result = run_single_threaded(args, log) if args.quick else run(args, log)
+    from bench.report import to_json
+
+    if args.save:
+        with open(args.save, "w") as handle:
+            json.dump(to_json(result), handle, indent=1)
+    if args.json:
+        print(json.dumps(to_json(result)))
+    else:
+        from bench.report import all_tables
+
+        out = Console(width=max(Console().width, 150))
+        out.print(all_tables(result))
+        out.print(f"torch {result['torch']}, {result['threads']} threads; {result['data']}; "
+                  f"bench took {result['seconds']:.0f} s; 1-min load average "
+                  f"{result['loadavg_start'][0]:.1f} at start, {result['loadavg_end'][0]:.1f} at end", highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Training throughput of ways (a), (b) and (c), interleaved inside one real `Engine.run()`.
+
+The engine is driven for real (its data set-up, loop, gather, normalize, precision choice,
+channels_last, one-cycle LR, control checks and events). A subscriber timestamps its batches:
+every `chunk` engine batches form one timed engine repeat, and between two engine repeats
+the subscriber runs one timed repeat of each baseline, in rotating order. Time spent inside
+the subscriber is excluded from the engine's repeats, so the sequence is
+B A [E] A B [E] B A [E] ... with every engine repeat paired with its neighbouring baselines.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from bench.pipelines import AssignmentPipeline, PlainLoop
+from bench.sizes import Sizes
+from digitsum.config import RunConfig
+from digitsum.control import Control
+from digitsum.engine import Engine
+from digitsum.events import BatchEnd
+
+ENGINE = "c: digitsum engine"
+
+
+@dataclass
+class Timed:
+    """One variant: how to run n batches, its batch size, and the images/s of each repeat."""
+
+    label: str
+    batch_size: int
+    run: Optional[Callable[[int], None]] = None  # None for the engine, which runs itself
+    samples: list[float] = field(default_factory=list)
+
+    def time_repeat(self, images: int) -> None:
+        batches = max(1, images // self.batch_size)
+        started = time.perf_counter()
+        self.run(batches)
+        self.samples.append(batches * self.batch_size / (time.perf_counter() - started))
+
+
+class EngineDriver:
+    """Engine subscriber: times engine repeats and runs the baselines' repeats between them."""
+
+    def __init__(self, engine_variant: Timed, baselines: list[Timed], sizes: Sizes, control: Control) -> None:
+        self.engine, self.baselines, self.sizes, self.control = engine_variant, baselines, sizes, control
+        self.chunk = max(1, sizes.images // sizes.batch)
+        self.seen = 0
+        self.chunk_start = 0.0
+
+    def __call__(self, event) -> None:
+        if not isinstance(event, BatchEnd) or self.control.stop_requested:
+            return
+        self.seen += 1
+        now = time.perf_counter()
+        warm = self.sizes.warmup_batches
+        if self.seen == warm:
+            self._warm_baselines()
+            self._run_baselines()
+        elif self.seen > warm and (self.seen - warm) % self.chunk == 0:
+            self.engine.samples.append(self.chunk * self.sizes.batch / (now - self.chunk_start))
+            if len(self.engine.samples) >= self.sizes.repeats:
+                self.control.stop()
+                return
+            self._run_baselines()
+        else:
+            return
+        self.chunk_start = time.perf_counter()
+
+    def _warm_baselines(self) -> None:
+        for variant in self.baselines:
+            variant.run(self.sizes.warmup_batches)
+
+    def _run_baselines(self) -> None:
+        turn = len(self.engine.samples)
+        order = self.baselines[turn % len(self.baselines):] + self.baselines[:turn % len(self.baselines)]
+        for variant in reversed(order) if turn % 2 else order:
+            variant.time_repeat(self.sizes.images)
+
+
+def engine_config(model: str, sizes: Sizes, out: str) -> RunConfig:
+    """The engine's defaults, sized so one epoch covers warm-up plus every repeat (and a spare batch)."""
+    chunk = max(1, sizes.images // sizes.batch)
+    batches = sizes.warmup_batches + sizes.repeats * chunk + 1
+    return RunConfig(model=model, out=out, epochs=1, batch_size=sizes.batch,
+                     train_size=batches * sizes.batch, val_size=max(sizes.batch, 16))
+
+
+def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
+                     with_assignment: bool = True) -> dict:
+    """Images/s per variant (median of repeats), paired ratios, and the engine-trained model."""
+    baselines = []
+    if with_assignment:
+        a = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
+        baselines.append(Timed(a.label, sizes.assignment_batch, a.run))
+    b = PlainLoop(model, images, sums, sizes.batch)
+    baselines.append(Timed(b.label, sizes.batch, b.run))
+    engine_variant = Timed(ENGINE, sizes.batch)
+    control = Control()
+    with tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out:
+        driver = EngineDriver(engine_variant, baselines, sizes, control)
+        engine = Engine(engine_config(model, sizes, out), control=control, subscribers=[driver])
+        engine.run()
+    variants = baselines + [engine_variant]
+    return {
+        "variants": {v.label: summarize(v.samples) for v in variants},
+        "ratios": paired_ratios(variants),
+        "engine": engine,
+        "engine_steps": engine.step,
+        "precision": str(engine.precision or "fp32"),
+        "model_kwargs": engine.model_kwargs,
+        "parameters": sum(p.numel() for p in engine.model.parameters()),
+        "assignment": a if with_assignment else None,
+    }
+
+
+def summarize(samples: list[float]) -> dict:
+    return {"images_per_s": statistics.median(samples), "min": min(samples), "max": max(samples),
+            "samples": [round(s, 2) for s in samples]}
+
+
+def paired_ratios(variants: list[Timed]) -> dict:
+    """Median over repeats of variant/baseline, each repeat's pair measured back to back."""
+    by_label = {v.label: v.samples for v in variants}
+    pairs = []
+    if "a: assignment pipeline" in by_label:
+        pairs += [("b/a", "b: plain fp32 in-memory", "a: assignment pipeline"),
+                  ("c/a", ENGINE, "a: assignment pipeline")]
+    pairs.append(("c/b", ENGINE, "b: plain fp32 in-memory"))
+    ratios = {}
+    for name, num, den in pairs:
+        per_repeat = [n / d for n, d in zip(by_label[num], by_label[den])]
+        ratios[name] = {"median": statistics.median(per_repeat), "min": min(per_repeat), "max": max(per_repeat)}
+    return ratios
