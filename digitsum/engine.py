@@ -26,11 +26,13 @@ from digitsum.control import Control
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Paused,
-                             Resumed, RunStarted, Subscriber)
+                             Resumed, RunStarted, Subscriber, SystemStats)
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
+from digitsum.system import SystemSampler
 
 EVAL_BATCH = 500
+SYSTEM_INTERVAL = 2.0  # seconds between SystemStats events
 
 
 @dataclass
@@ -175,6 +177,7 @@ class Engine:
             raise
         cfg = self.config
         self.step = self.start_epoch * self.batches
+        self.system, self._last_system = SystemSampler(), time.monotonic()
         self.total_steps = cfg.epochs * self.batches
         self.emit(RunStarted(
             run_id=self.run_id, run_dir=str(self.run_dir), model=cfg.model, device=str(self.device),
@@ -219,6 +222,7 @@ class Engine:
             elapsed = time.perf_counter() - started - self._paused_for
             self.emit(BatchEnd(epoch=epoch, batch=b + 1, batches=self.batches, loss=loss,
                                images_per_s=(b + 1) * cfg.batch_size / max(elapsed, 1e-9)))
+            self._sample_system(epoch, b + 1)
         seconds = time.perf_counter() - started - self._paused_for
         val_started = time.perf_counter()
         metrics, _ = evaluate(self.model, self.data.val_images, self.data.val_sums, self.device,
@@ -230,6 +234,13 @@ class Engine:
                                  f"{self.last_path} holds epoch {epoch - 1}")
         self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started)
         return True
+
+    def _sample_system(self, epoch: int, batch: int) -> None:
+        """A SystemStats event every SYSTEM_INTERVAL seconds; reading /proc costs microseconds."""
+        now = time.monotonic()
+        if now - self._last_system >= SYSTEM_INTERVAL:
+            self._last_system = now
+            self.emit(SystemStats(epoch=epoch, batch=batch, stats=self.system.sample(str(self.device))))
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor, epoch: int, batch: int) -> float:
         lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)

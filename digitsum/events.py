@@ -85,6 +85,16 @@ class Resumed(Event):
 
 
 @dataclass(frozen=True)
+class SystemStats(Event):
+    """Process readings every few seconds: cpu_percent, cores, rss_mb, threads (+ gpu_* on CUDA)."""
+
+    event: ClassVar[str] = "system"
+    epoch: int
+    batch: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     event: ClassVar[str] = "end"
     run_dir: str
@@ -107,5 +117,5 @@ Subscriber = Callable[[Event], None]
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event: cls
-    for cls in (RunStarted, BatchEnd, EpochEnd, CheckpointSaved, Paused, Resumed, Finished, Failed)
+    for cls in (RunStarted, BatchEnd, EpochEnd, CheckpointSaved, Paused, Resumed, SystemStats, Finished, Failed)
 }

@@ -173,6 +173,8 @@ def _load_npy(path: Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
         reason = "holds Python objects, which are refused" if "allow_pickle" in str(exc) else str(exc)
+        if "allow_pickle" in str(exc) and path.read_bytes()[:6] != b"\x93NUMPY":  # numpy takes any non-.npy for a pickle
+            reason = "no .npy header: corrupt, or not a numpy file"
         raise BadInput(f"{path}: not a readable .npy array ({reason})") from None
     except (OSError, EOFError) as exc:
         raise BadInput(f"{path}: cannot read ({exc})") from None
