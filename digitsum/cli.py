@@ -52,6 +52,7 @@ def run(
                        device=device, out=str(out), train_size=train_size, val_size=val_size,
                        resume=str(resume) if resume else None, precision=precision).validate()
     from digitsum.control import Control
+    from digitsum.distributed import DistContext
     from digitsum.engine import Engine
     from digitsum.reporter import ConsoleReporter
     from digitsum.runlog import RunLog
@@ -65,7 +66,8 @@ def run(
         console.print(f"interrupted: {result.last} holds epoch {result.epoch}; resume with "
                       f"digitsum run --resume {result.last} --epochs {config.epochs}", highlight=False, soft_wrap=True)
         raise typer.Exit(128 + number)
-    _print_summary(result, console, as_json)
+    if DistContext.from_env().is_main:  # under torchrun, rank 0 alone reports
+        _print_summary(result, console, as_json)
 
 
 def _stdout():

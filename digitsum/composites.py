@@ -31,12 +31,12 @@ class Augmentation:
 DEFAULT_AUGMENTATION = Augmentation()
 
 
-def augment_digits(digits: np.ndarray, rng: np.random.Generator,
-                   aug: Augmentation = DEFAULT_AUGMENTATION) -> np.ndarray:
+def augment_digits(digits: np.ndarray, rng: np.random.Generator, aug: Augmentation | None = None) -> np.ndarray:
     """Rotate, zoom, shear and elastically bend each 28x28 digit in one batched grid_sample."""
     import torch
     import torch.nn.functional as F
 
+    aug = aug or DEFAULT_AUGMENTATION
     n = len(digits)
     if n == 0:
         return digits

@@ -18,7 +18,7 @@ class RunConfig:
 
     data: str = "builtin"
     model: str = DEFAULT_MODEL
-    epochs: int = 24
+    epochs: int = 36
     batch_size: int = 64
     lr: float = 3e-3
     seed: int = 0
@@ -30,7 +30,8 @@ class RunConfig:
     precision: str = "auto"  # auto | fp32 | bf16
     fresh_each_epoch: bool = True  # new builtin/IDX composites every epoch
     augment: bool = True  # per-digit rotation/zoom when composing training images
-    workers_threads: int = 0  # 0: torch's default thread count
+    ema: float = 0.999  # decay of the weight average that is validated and saved; 0 turns it off
+    threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
 
     def validate(self) -> "RunConfig":
         """Reject impossible settings with one clear line (exit 2)."""

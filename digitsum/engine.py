@@ -23,6 +23,7 @@ from torch import nn
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
 from digitsum.config import RunConfig
 from digitsum.control import Control
+from digitsum.distributed import DistContext, digest
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Paused,
@@ -111,13 +112,22 @@ class Engine:
         self.subscribers.append(subscriber)
 
     def emit(self, event: Event) -> None:
+        """Tell every subscriber; under torchrun only rank 0 speaks (and so only it logs)."""
+        if not getattr(self, "dist", DistContext()).is_main:
+            return
         for subscriber in self.subscribers:
             subscriber(event)
 
     # --- set-up ----------------------------------------------------------------------
     def _setup(self) -> None:
         cfg = self.config
+        self.dist = DistContext.from_env()
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
         self.device = pick_device(cfg.device)
+        if self.device.type == "cuda" and self.dist.enabled:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.dist.init(self.device.type)
         resumed = load_checkpoint(cfg.resume) if cfg.resume else None
         if resumed is not None:
             cfg = self.config = self._config_for_resume(resumed)
@@ -125,9 +135,10 @@ class Engine:
         self.data: DataBundle = load_data(
             cfg.data, seed=cfg.seed, train_size=cfg.train_size, val_size=cfg.val_size,
             augment=cfg.augment, fresh_each_epoch=cfg.fresh_each_epoch)
-        n_train = len(self.data.train_sums)
+        n_train = len(self.data.train_sums) // self.dist.world  # this rank's share
         if cfg.batch_size > n_train:
-            raise BadInput(f"--batch-size {cfg.batch_size} is larger than the {n_train:,} training images")
+            raise BadInput(f"--batch-size {cfg.batch_size} is larger than the {n_train:,} training images"
+                           + (f" per process ({self.dist.world} processes)" if self.dist.enabled else ""))
         self.batches = n_train // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
         torch.manual_seed(cfg.seed)
         if resumed is not None:
@@ -136,20 +147,25 @@ class Engine:
             self.model = build_model(cfg.model)
         self.model_kwargs = _model_kwargs(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
+        self.net = self.dist.wrap(self.model)  # what trains; self.model is what gets saved
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=True)
+        self.ema = _make_ema(self.model, cfg.ema)
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
         if resumed is not None:
             self.optimizer.load_state_dict(resumed["optimizer"])
+            _restore_training_weights(self.model, self.ema, resumed)
             self.history = list(resumed.get("history") or [])
             self.start_epoch = int(resumed["epoch"])
             self.run_dir = Path(cfg.resume).resolve().parent
         else:
-            self.run_dir = make_run_dir(cfg.out_dir, cfg.model)
+            made = make_run_dir(cfg.out_dir, cfg.model) if self.dist.is_main else None
+            self.run_dir = Path(self.dist.broadcast(str(made) if made else None))
         self.run_id = self.run_dir.name
         self.best_loss = min((h["val_loss"] for h in self.history), default=math.inf)
         self.best_path, self.last_path = self.run_dir / "best.pt", self.run_dir / "last.pt"
-        self._write_config()
+        if self.dist.is_main:
+            self._write_config()
 
     def _config_for_resume(self, ckpt: dict[str, Any]) -> RunConfig:
         """The checkpoint's own settings, except the new total epoch count, device and output."""
@@ -161,7 +177,8 @@ class Engine:
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"
         info = {**self.config.to_dict(), "model_kwargs": self.model_kwargs, "data_description": self.data.description,
-                "device_used": str(self.device), "precision_used": str(self.precision or "fp32")}
+                "device_used": str(self.device), "precision_used": str(self.precision or "fp32"),
+                "world_size": self.dist.world}
         try:
             path.write_text(json.dumps(info, indent=2) + "\n")
         except OSError as exc:
@@ -184,7 +201,7 @@ class Engine:
             data=self.data.description, epochs=cfg.epochs, start_epoch=self.start_epoch,
             batches_per_epoch=self.batches, train_size=len(self.data.train_sums), val_size=len(self.data.val_sums),
             config=cfg.to_dict(), history=self.history))
-        if not self.last_path.exists():
+        if not self.last_path.exists() and self.dist.is_main:
             self._save(self.last_path, "last", self.start_epoch)
         epoch = self.start_epoch
         try:
@@ -195,6 +212,8 @@ class Engine:
         except TrainingFailed as exc:
             self.emit(Failed(message=str(exc), epoch=epoch, batch=getattr(exc, "batch", 0)))
             raise
+        finally:
+            self.dist.close()
         stopped = self.control.stop_requested
         best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
         best_path = self.best_path if self.best_path.exists() else None
@@ -207,14 +226,15 @@ class Engine:
         cfg = self.config
         images, sums = self.data.train_for_epoch(epoch)
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)
-        order = np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums))
+        order = self.dist.shard(np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums)))
         x_all = torch.from_numpy(images).to(self.device)
         y_all = torch.from_numpy(sums).to(self.device, torch.float32)
         self.model.train()
         started, losses, self._paused_for = time.perf_counter(), [], 0.0
         for b in range(self.batches):
             self._obey_control(epoch, b)
-            if self.control.stop_requested:
+            if self.dist.any(self.control.stop_requested):
+                self.control.stop()
                 return False
             idx = torch.from_numpy(order[b * cfg.batch_size:(b + 1) * cfg.batch_size]).to(self.device)
             loss = self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1)
@@ -225,15 +245,28 @@ class Engine:
             self._sample_system(epoch, b + 1)
         seconds = time.perf_counter() - started - self._paused_for
         val_started = time.perf_counter()
-        metrics, _ = evaluate(self.model, self.data.val_images, self.data.val_sums, self.device,
+        metrics, _ = evaluate(self.inference_model, self.data.val_images, self.data.val_sums, self.device,
                               self.precision, self.control)
-        if self.control.stop_requested:
+        if self.dist.any(self.control.stop_requested):
+            self.control.stop()
             return False
         if not math.isfinite(metrics["loss"]):  # never record it as an epoch, nor claim a best.pt that is not there
             raise TrainingFailed(f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
                                  f"{self.last_path} holds epoch {epoch - 1}")
-        self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started)
+        shards = self._shard_report(order[:self.batches * cfg.batch_size])
+        self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started, shards)
         return True
+
+    def _shard_report(self, trained: np.ndarray) -> list[dict[str, Any]]:
+        """Under torchrun: how many and which images each rank trained on this epoch."""
+        if not self.dist.enabled:
+            return []
+        return self.dist.gather({"rank": self.dist.rank, "images": int(len(trained)), "digest": digest(trained)})
+
+    @property
+    def inference_model(self) -> nn.Module:
+        """What is validated and saved as `state_dict`: the EMA of the weights when enabled."""
+        return self.ema.module if self.ema is not None else self.model
 
     def _sample_system(self, epoch: int, batch: int) -> None:
         """A SystemStats event every SYSTEM_INTERVAL seconds; reading /proc costs microseconds."""
@@ -246,10 +279,10 @@ class Engine:
         lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        pred = _forward(self.model, x, self.precision)
+        pred = _forward(self.net, x, self.precision)
         loss = nn.functional.mse_loss(pred.float(), y)
         value = loss.item()
-        if not math.isfinite(value):
+        if self.dist.any(not math.isfinite(value)):
             exc = TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; "
                                  + (f"best checkpoint kept at {self.best_path}" if self.best_path.exists() else
                                     f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"))
@@ -258,6 +291,8 @@ class Engine:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         self.step += 1
         return value
 
@@ -279,20 +314,24 @@ class Engine:
             self._save(path, tag, epoch - 1, batch=batch)
 
     def _finish_epoch(self, epoch: int, train_loss: float, m: dict[str, float], seconds: float,
-                      val_seconds: float) -> None:
+                      val_seconds: float, shards: list[dict[str, Any]]) -> None:
         is_best = m["loss"] < self.best_loss
         record = {
             "epoch": epoch, "epochs": self.config.epochs, "train_loss": train_loss, "val_loss": m["loss"],
             "floor_acc": m["floor_acc"], "ceil_acc": m["ceil_acc"], "round_acc": m["round_acc"],
             "mae": m["mae"], "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds,
-            "images_per_s": self.batches * self.config.batch_size / max(seconds, 1e-9),
+            "images_per_s": self.batches * self.config.batch_size * self.dist.world / max(seconds, 1e-9),
             "val_seconds": val_seconds,
         }
+        if shards:
+            record["ranks"] = shards
         self.history.append(record)
         if is_best:
             self.best_loss = m["loss"]
-            self._save(self.best_path, "best", epoch)
-        self._save(self.last_path, "last", epoch)
+            if self.dist.is_main:
+                self._save(self.best_path, "best", epoch)
+        if self.dist.is_main:
+            self._save(self.last_path, "last", epoch)
         self.emit(EpochEnd(**record, is_best=is_best))
 
     def _save(self, path: Path, kind: str, epoch: int, batch: int = 0) -> None:
@@ -301,7 +340,8 @@ class Engine:
         save_checkpoint({
             "kind": kind, "run_id": self.run_id,
             "model": {"name": cfg.model, "kwargs": self.model_kwargs},
-            "state_dict": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "state_dict": self.inference_model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            **_training_weights(self.model, self.ema),
             "epoch": epoch, "batch": batch, "step": self.step if batch == 0 else None,
             "metrics": dict(metrics), "history": [dict(h) for h in self.history],
             "normalization": {"mean": MEAN, "std": STD},
@@ -311,6 +351,40 @@ class Engine:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }, path)
         self.emit(CheckpointSaved(path=str(path), kind=kind, epoch=epoch, batch=batch))
+
+
+def _make_ema(model: nn.Module, decay: float):
+    """An exponential moving average of the weights (and BatchNorm buffers): steadier, better on unseen digits."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
+        # warm-up: early on the average must forget the random initialisation quickly
+        weight = 1.0 - min(decay, (1.0 + float(updates)) / (10.0 + float(updates)))
+        if averaged[0].is_floating_point():
+            torch._foreach_lerp_(averaged, current, weight)
+        else:  # BatchNorm's step counters (torch groups tensors by dtype)
+            torch._foreach_copy_(averaged, current)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
+
+
+def _training_weights(model: nn.Module, ema) -> dict[str, Any]:
+    """With EMA, `state_dict` holds the average; the raw weights travel beside it so resume is exact."""
+    if ema is None:
+        return {}
+    return {"train_state_dict": model.state_dict(), "ema_updates": int(ema.n_averaged.item())}
+
+
+def _restore_training_weights(model: nn.Module, ema, ckpt: dict[str, Any]) -> None:
+    """Undo `_training_weights`: raw weights into the model, the saved average into the EMA."""
+    if "train_state_dict" not in ckpt:
+        return
+    model.load_state_dict(ckpt["train_state_dict"])
+    if ema is not None:
+        ema.module.load_state_dict(ckpt["state_dict"])
+        ema.n_averaged.fill_(int(ckpt.get("ema_updates", 1)))
 
 
 def _model_kwargs(model: nn.Module) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class EpochEnd(Event):
     images_per_s: float
     val_seconds: float = 0.0
     is_best: bool = False
+    ranks: list[dict[str, Any]] = field(default_factory=list)  # per-rank shard sizes under torchrun
 
 
 @dataclass(frozen=True)
