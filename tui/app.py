@@ -2,7 +2,7 @@
 
 The app owns the one engine run (a thread worker) and its Control; screens only display
 records and call the app's actions. torch is imported inside the worker, so `--help` and
-`--browse` start quickly.
+`--browse` start quickly. `--serve` hands the same command line to textual-serve (tui.serve).
 """
 
 from __future__ import annotations
@@ -121,6 +121,15 @@ class DigitsumApp(App[int]):
             bridge.send([{"event": "error", "message": f"{type(exc).__name__}: {exc}"}])
         finally:
             log.close()
+
+    def on_unmount(self) -> None:
+        """The app closes under a live run (a browser tab closed under --serve, a test ending): stop it.
+
+        The engine thread then finishes its batch and writes last.pt before the process exits.
+        """
+        self._pending = None
+        if self.control is not None:  # not `training_live`: by now the app has cancelled its workers' state
+            self.control.stop()
 
     def on_engine_records(self, message: EngineRecords) -> None:
         self.training.feed(message.records)
@@ -244,12 +253,23 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--attach", metavar="RUN_DIR", help="watch a run's metrics.jsonl (read-only)")
     mode.add_argument("--browse", action="store_true", help="open the checkpoint browser without training")
+    web = p.add_argument_group("browser mode (needs textual-serve: pip install 'digitsum[serve]')")
+    web.add_argument("--serve", action="store_true",
+                     help="serve this app to web browsers instead of the terminal (one app per connection)")
+    web.add_argument("--port", type=int, default=8000, help="port for --serve (default %(default)s)")
+    web.add_argument("--host", default="127.0.0.1",
+                     help="address for --serve (default %(default)s: this machine only; use an SSH tunnel)")
     return p
 
 
 def app_from_args(argv: list[str] | None = None) -> DigitsumApp:
     """Parse and check options; BadInput carries the one line to print."""
-    args = build_parser().parse_args(argv)
+    return app_from_namespace(build_parser().parse_args(argv))
+
+
+def app_from_namespace(args: argparse.Namespace) -> DigitsumApp:
+    if not 0 < args.port < 65536:
+        raise BadInput(f"--port {args.port}: expected 1-65535")
     if args.attach:
         if not Path(args.attach).is_dir():
             raise BadInput(f"--attach {args.attach}: no such run folder")
@@ -274,11 +294,17 @@ def _check_model(name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        app = app_from_args(argv)
+        app = app_from_namespace(args)  # with --serve too: bad options fail here, not in each browser tab
     except BadInput as exc:
         print(f"digitsum-tui: {exc}", file=sys.stderr)
         return 2
+    if args.serve:
+        from tui.serve import serve
+
+        return serve(parser, args)
     app.run()
     return int(app.return_code or 0)
 

@@ -27,7 +27,7 @@ class EventBridge:
 
     def __call__(self, event: Any) -> None:
         record = event.to_dict()
-        is_batch = record["event"] == "batch"
+        is_batch = record.get("event") == "batch"  # everything else (system, epoch, ...) goes at once
         now = time.monotonic()
         with self._lock:
             self._pending.append(record)

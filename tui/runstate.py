@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 Record = dict[str, Any]
+EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "round_acc", "mae")  # what the screen relies on
 
 
 @dataclass
@@ -34,6 +35,7 @@ class RunState:
     batch_losses: list[float] = field(default_factory=list)
     started_at: float | None = None
     last_time: float | None = None
+    system: Record = field(default_factory=dict)  # the latest SystemStats reading
     phase: str = "starting"  # starting | training | paused | finished | stopped | failed
     message: str = ""
     epochs_changed: bool = False
@@ -41,12 +43,18 @@ class RunState:
 
     # --- folding in records -------------------------------------------------------------
     def apply(self, records: list[Record]) -> None:
+        """Unknown events are skipped, and so are malformed ones: a newer or damaged log must not crash a viewer."""
         for record in records:
+            if not isinstance(record, dict):
+                continue
             handler = getattr(self, f"_on_{record.get('event')}", None)
-            if handler is not None:
-                handler(record)
-            if "time" in record:  # from a log file: elapsed follows the writer's clock
-                self.last_time = float(record["time"])
+            try:
+                if handler is not None:
+                    handler(record)
+                if "time" in record:  # from a log file: elapsed follows the writer's clock
+                    self.last_time = float(record["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
 
     def _on_start(self, r: Record) -> None:
         self.run_id, self.run_dir = r.get("run_id", ""), r.get("run_dir", "")
@@ -68,11 +76,18 @@ class RunState:
         self.batches_changed = True
 
     def _on_epoch(self, r: Record) -> None:
+        for key in EPOCH_KEYS:  # a line without its metrics is skipped whole (KeyError / TypeError)
+            float(r[key])
         self.history = [h for h in self.history if h["epoch"] != r["epoch"]] + [dict(r)]
         self.history.sort(key=lambda h: h["epoch"])
         self.epoch, self.epochs = int(r["epoch"]), int(r.get("epochs", self.epochs))
         self.batch = self.batches
         self.epochs_changed = True
+
+    def _on_system(self, r: Record) -> None:
+        stats = r.get("stats")
+        if isinstance(stats, dict):
+            self.system = dict(stats)
 
     def _on_pause(self, r: Record) -> None:
         self.phase = "paused"
@@ -130,8 +145,47 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def _megabytes(mb: float) -> str:
+    return f"{mb / 1024:.1f}G" if mb >= 1024 else f"{mb:.0f}M"
+
+
+def fmt_system(stats: Record) -> str:
+    """`CPU 187%/200%  RSS 812M  9 thr  GPU 1.2G/2.0G 45%`: one short line, so 80 columns keep it.
+
+    CPU is this process's share with 100 % per core, next to the machine's ceiling (cores x 100 %);
+    GPU is allocated/reserved memory and utilisation, only when the engine reported them. '' before
+    the first reading.
+    """
+    parts = []
+    try:
+        if stats.get("cpu_percent") is not None:
+            cores = int(stats.get("cores") or 1)
+            parts.append(f"CPU {float(stats['cpu_percent']):.0f}%/{100 * cores}%")
+        if stats.get("rss_mb") is not None:
+            parts.append(f"RSS {_megabytes(float(stats['rss_mb']))}")
+        if stats.get("threads") is not None:
+            parts.append(f"{int(stats['threads'])} thr")
+        if stats.get("gpu_mem_mb") is not None:
+            gpu = f"GPU {_megabytes(float(stats['gpu_mem_mb']))}"
+            if stats.get("gpu_mem_reserved_mb") is not None:
+                gpu += f"/{_megabytes(float(stats['gpu_mem_reserved_mb']))}"
+            if stats.get("gpu_util") is not None:
+                gpu += f" {float(stats['gpu_util']):.0f}%"
+            parts.append(gpu)
+    except (TypeError, ValueError):
+        pass
+    return "  ".join(parts)
+
+
 def describe(record: Record) -> str | None:
-    """One log line for an event record (None for batch lines: they go to the chart)."""
+    """One log line for an event record (None for batch, system and unknown or malformed lines)."""
+    try:
+        return _describe(record)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _describe(record: Record) -> str | None:
     kind = record.get("event")
     if kind == "start":
         where = f"resumed at epoch {record['start_epoch']}" if record.get("start_epoch") else "started"

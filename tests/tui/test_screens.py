@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tui.app import DigitsumApp
 from tui.screens.browser import BrowserScreen
+from tui.screens.compare import CompareScreen
 from tui.screens.help import KEYS, HelpScreen
 from tui.screens.inference import InferenceScreen
 from tui.screens.modals import ConfirmModal, NewRunModal
@@ -17,7 +18,7 @@ from tuihelpers import recorded_events, screen_text, until, write_log
 
 
 def test_every_key_of_every_screen_is_listed_in_help_which_opens_with_question_mark_and_f1():
-    for screen in (TrainingScreen, BrowserScreen, InferenceScreen):
+    for screen in (TrainingScreen, BrowserScreen, InferenceScreen, CompareScreen):
         for binding in screen.BINDINGS:
             for key in binding.key.split(","):
                 shown = {"question_mark": "?", "f1": "F1", "enter": "enter", "escape": "escape"}.get(key, key)

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 def slow_enough(config: RunConfig) -> RunConfig:
-    """More batches per epoch, so there is time to press keys mid-epoch."""
-    config.train_size, config.epochs = 1024, 3
+    """A run far longer than any test, so keys always meet a live engine (each test stops it)."""
+    config.train_size, config.epochs = 1024, 500
     return config
 
 
@@ -38,17 +38,19 @@ def test_pause_stops_batches_resume_restarts_them_and_saves_write_loadable_check
             await asyncio.sleep(1.0)
             assert app.bridge.batches_seen == frozen, "batches kept coming while paused"
 
-            await pilot.press("r")
-            await until(pilot, lambda: app.bridge.batches_seen > frozen + 1)
-            assert app.training.state.phase == "training"
-
             await pilot.press("s")
             await pilot.press("b")
             run_dir = Path(app.training.state.run_dir)
             await until(pilot, lambda: any(run_dir.glob("manual-*.pt")) and any(run_dir.glob("marked-*.pt")))
+            assert app.bridge.batches_seen == frozen, "saving while paused must not train"
             for tag in ("manual", "marked"):
                 ckpt = load_checkpoint(next(run_dir.glob(f"{tag}-*.pt")))
                 assert ckpt["kind"] == tag and ckpt["state_dict"]
+
+            await pilot.press("r")
+            await until(pilot, lambda: app.bridge.batches_seen > frozen + 1)
+            assert app.training.state.phase == "training"
+
             log = app.training.query_one("#log").lines
             assert any("paused at epoch" in str(line.text) for line in log)
             assert any("saved manual checkpoint" in str(line.text) for line in log)

@@ -43,7 +43,14 @@ def recorded_events(epochs: int = 4, batches: int = 8) -> list[dict[str, Any]]:
         t += 0.5
         records.append({"event": "batch", "epoch": epochs + 1, "batch": b, "batches": batches, "loss": 9.0,
                         "images_per_s": 64.0, "time": t})
+    records.append(system_record(epochs + 1, 3, t))
     return records
+
+
+def system_record(epoch: int, batch: int, t: float, **gpu: float) -> dict[str, Any]:
+    """A SystemStats line with fixed readings (2 cores, as on the reference machine)."""
+    stats = {"cpu_percent": 187.4, "cores": 2, "rss_mb": 812.3, "threads": 9, **gpu}
+    return {"event": "system", "epoch": epoch, "batch": batch, "stats": stats, "time": t}
 
 
 def write_log(run_dir: Path, records: list[dict[str, Any]]) -> Path:

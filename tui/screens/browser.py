@@ -1,7 +1,8 @@
 """The checkpoint browser: every checkpoint under the output folder, sortable, with its history.
 
 Listing and loading read files with torch, so both happen in thread workers: the screen
-draws at once and fills in when the files are read.
+draws at once and fills in when the files are read. Rows can be marked (space) to compare
+their runs (m); f writes a run's report figures.
 """
 
 from __future__ import annotations
@@ -40,14 +41,18 @@ def sort_rows(rows: list[Any], sort: int) -> list[Any]:
 class BrowserScreen(Screen[None]):
     """A DataTable of checkpoints above a detail pane (history chart + metrics)."""
 
+    # the footer holds 80 columns: sort and back are hinted by the title and the help screen instead
     BINDINGS = [
         Binding("enter", "open", "Inference", show=True),
+        Binding("space", "mark", "Mark"),
+        Binding("m", "compare", "Compare"),
+        Binding("f", "report", "Report"),
         Binding("e", "evaluate", "Eval"),
         Binding("c", "continue_run", "Continue"),
         Binding("d", "delete", "Delete"),
-        Binding("o", "sort", "Sort"),
+        Binding("o", "sort", "Sort", show=False),
         Binding("R", "reload", "Reload", show=False),
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Back", show=False),
         Binding("question_mark,f1", "app.help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -57,6 +62,8 @@ class BrowserScreen(Screen[None]):
         self.root = Path(root)
         self.rows: list[Any] = []
         self.sort = 0
+        self.marked: set[str] = set()  # checkpoint paths; compare takes their run folders
+        self.problem = ""
 
     def compose(self) -> ComposeResult:
         yield Static(f"checkpoints in {self.root}  (loading...)", id="browser-title")
@@ -68,6 +75,7 @@ class BrowserScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        table.add_column(" ", key="mark", width=1)
         for title, key in (("run", "run"), ("kind", "kind"), ("model", "model"), ("ep", "epoch"),
                            ("val loss", "val_loss"), ("round", "round_acc"), ("MAE", "mae"),
                            ("created", "created")):
@@ -91,20 +99,36 @@ class BrowserScreen(Screen[None]):
 
     def show_rows(self, rows: list[Any], problem: str = "") -> None:
         self.rows = sort_rows(rows, self.sort)
+        self.problem = problem
+        self.marked &= {r.path for r in self.rows}  # deleted or vanished files are no longer marked
         table = self.query_one(DataTable)
         current = self.current
         table.clear()
         for r in self.rows:
-            table.add_row(r.run, r.kind, r.model, str(r.epoch), _num(r.val_loss, ".3f"),
+            table.add_row(self._mark_cell(r.path), r.run, r.kind, r.model, str(r.epoch), _num(r.val_loss, ".3f"),
                           _num(r.round_acc, ".1%"), _num(r.mae, ".3f"), r.created[5:16].replace("T", " "),
                           key=r.path)
         if current is not None and current.path in [r.path for r in self.rows]:
             table.move_cursor(row=[r.path for r in self.rows].index(current.path))
-        title = problem or (f"{len(self.rows)} checkpoints in {self.root}  sorted by {SORTS[self.sort][0]}"
-                            if self.rows else f"no checkpoints in {self.root} yet")
-        self.query_one("#browser-title", Static).update(title)
+        self.show_title()
         if not self.rows:
             self.query_one("#detail-text", Static).update("")
+
+    def show_title(self) -> None:
+        title = self.problem or (f"{len(self.rows)} checkpoints in {self.root}  sorted by {SORTS[self.sort][0]} (o)"
+                                 if self.rows else f"no checkpoints in {self.root} yet")
+        if self.marked and not self.problem:
+            runs = len(self.marked_runs)
+            title += f"  {len(self.marked)} marked, {runs} run{'s' * (runs != 1)}"
+        self.query_one("#browser-title", Static).update(Text(title, no_wrap=True, overflow="ellipsis"))
+
+    def _mark_cell(self, path: str) -> Text:
+        return Text("*", style="bold yellow") if path in self.marked else Text(" ")
+
+    @property
+    def marked_runs(self) -> list[Path]:
+        """The distinct run folders of the marked checkpoints (best.pt and last.pt are one run)."""
+        return sorted({Path(path).parent for path in self.marked})
 
     @property
     def current(self) -> Any | None:
@@ -201,6 +225,52 @@ class BrowserScreen(Screen[None]):
             except OSError as exc:
                 self.notify(f"cannot delete {row.path}: {exc.strerror}", severity="error")
             self.action_reload()
+
+    # --- marks, compare, report ---------------------------------------------------------------
+    def action_mark(self) -> None:
+        """Toggle the mark of this row and step down, so a run of rows is marked by repeated presses."""
+        row = self.current
+        if row is None:
+            return
+        self.marked ^= {row.path}
+        table = self.query_one(DataTable)
+        table.update_cell(row.path, "mark", self._mark_cell(row.path))
+        table.action_cursor_down()
+        self.show_title()
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import CompareScreen
+
+        runs = self.marked_runs
+        if len(runs) < 2:
+            self.notify("mark rows of at least 2 different runs with space, then press m", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(runs))
+
+    def action_report(self) -> None:
+        row = self.current
+        if row is not None:
+            run_dir = Path(row.path).parent
+            self.notify(f"writing the report of {run_dir.name} ...")
+            self.make_report(run_dir)
+
+    @work(thread=True, group="report")
+    def make_report(self, run_dir: Path) -> None:
+        """history.png, history.csv and inference.png in the run folder (matplotlib; evaluates best.pt)."""
+        from digitsum.errors import DigitsumError
+        from digitsum.figures import write_report
+
+        try:
+            written = write_report(run_dir)
+        except DigitsumError as exc:
+            self.app.call_from_thread(self.notify, f"report failed: {exc}", severity="error", timeout=10)
+            return
+        except Exception as exc:  # a bug or a broken matplotlib: say so instead of killing the browser
+            self.app.call_from_thread(self.notify, f"report failed: {type(exc).__name__}: {exc}",
+                                      severity="error", timeout=10)
+            return
+        names = ", ".join(path.name for path in written)
+        self.app.call_from_thread(self.notify, f"wrote {names} in {run_dir}", title="report", timeout=10)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

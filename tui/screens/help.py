@@ -17,12 +17,20 @@ KEYS = """\
   p  pause      r  resume        s  save a checkpoint now
   b  save a copy marked as best candidate (best.pt itself is automatic)
   n  new run (form)              c  checkpoint browser
+  status, last line: CPU % of the run (100 per core)/all cores, RSS,
+  threads; on CUDA also GPU memory allocated/reserved and utilisation
 
 [b]Checkpoints[/b]
   up/down  choose                o  cycle sort column (again: reverse)
   enter    inference screen      e  evaluate on the current data
   c        continue training from it (asks the total epochs)
   d        delete (asks first)   R  reload the list
+  space    mark / unmark a row   m  compare the marked runs (2 or more)
+  f        report: history.png/.csv, inference.png into the run folder
+
+[b]Compare[/b] (from the browser, m)
+  curves per run (A, B, ...), best epochs (best values in green),
+  settings that differ (values unlike run A's in yellow); escape goes back
 
 [b]Inference[/b]
   left/right  previous / next image    g  grid / single image

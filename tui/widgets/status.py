@@ -1,4 +1,4 @@
-"""The run's vital signs: phase, epoch k/N, batch progress, speed, times, best, where."""
+"""The run's vital signs: phase, epoch k/N, batch progress, speed, times, best, where, CPU/RSS/GPU."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from tui.runstate import RunState, fmt_duration
+from tui.runstate import RunState, fmt_duration, fmt_system
 
 PHASE_STYLE = {"paused": "bold reverse yellow", "failed": "bold reverse red", "finished": "bold green",
                "stopped": "bold yellow", "training": "bold cyan", "starting": "dim",
@@ -24,7 +24,9 @@ class RunStatus(Vertical):
             yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="batch-progress")
             yield Static(id="speed")
         yield Static(id="times")
-        yield Static(id="where")
+        with Horizontal(id="status-where"):
+            yield Static(id="where")
+            yield Static(id="system")
 
     def show(self, state: RunState, read_only: bool = False) -> None:
         phase = state.phase.upper()
@@ -44,3 +46,6 @@ class RunStatus(Vertical):
                  f"{state.model} on {state.device}", overflow="ellipsis", no_wrap=True))
         self.query_one("#where", Static).update(
             Text(f"{state.run_dir} | {state.data}", overflow="ellipsis", no_wrap=True))
+        # the last reading stays after the run ends, dimmed: it is then history, not the present
+        self.query_one("#system", Static).update(
+            Text(fmt_system(state.system), style="" if state.running else "dim", no_wrap=True))
