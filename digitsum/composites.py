@@ -15,6 +15,7 @@ HEIGHT, WIDTH = 40, 168
 DIGITS_PER_IMAGE = 4
 FIRST_X = (5, 15)
 GAP = (0, 30)
+AUGMENT_CHUNK = 4096  # digits warped at once: bounds the float grids' memory
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def augmented_pool(digits: np.ndarray, labels: np.ndarray, count: int, rng: np.r
     """A few fresh augmented variants of every pool digit: far cheaper than one per placement."""
     copies = int(min(max_copies, max(1, np.ceil(count * DIGITS_PER_IMAGE / len(digits)))))
     pool = np.concatenate([digits] * copies)
-    return augment_digits(pool, rng), np.concatenate([labels] * copies)
+    chunks = [augment_digits(pool[i:i + AUGMENT_CHUNK], rng) for i in range(0, len(pool), AUGMENT_CHUNK)]
+    return np.concatenate(chunks), np.concatenate([labels] * copies)
 
 
 def _bounding_boxes(digits: np.ndarray) -> np.ndarray:

@@ -62,8 +62,10 @@ class SumNet(nn.Module):
                 layers.append(nn.MaxPool2d(2))
             cin = cout
         self.trunk = nn.Sequential(*layers)
+        # dropout only right before the last (linear) layer: anywhere before the ReLU it would shift
+        # the mean between training and evaluation, and summing 105 positions turns that into a bias
         self.density = nn.Sequential(
-            nn.Dropout2d(dropout), nn.Conv2d(cin, head, 1), nn.ReLU(inplace=True), nn.Conv2d(head, 1, 1),
+            nn.Conv2d(cin, head, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout), nn.Conv2d(head, 1, 1),
         )
         self.offset = offset
 

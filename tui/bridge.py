@@ -17,7 +17,7 @@ Record = dict[str, Any]
 class EventBridge:
     """Call it with engine events (any thread); `send` receives lists of event dicts."""
 
-    def __init__(self, send: Callable[[list[Record]], Any], hz: float = 2.0) -> None:
+    def __init__(self, send: Callable[[list[Record]], Any], hz: float = 1.0) -> None:
         self.send = send
         self.interval = 1.0 / hz
         self._lock = threading.Lock()

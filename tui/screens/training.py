@@ -19,7 +19,7 @@ from tui.runstate import RunState, describe
 from tui.widgets.charts import BatchLossChart, HistoryChart
 from tui.widgets.status import RunStatus
 
-REDRAW_HZ = 2.0
+REDRAW_HZ = 1.0
 
 
 class TrainingScreen(Screen[None]):
