@@ -107,13 +107,14 @@ class Engine:
         self.config = config.validate()
         self.control = control or Control()
         self.subscribers: list[Subscriber] = list(subscribers)
+        self.dist = DistContext.from_env()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)
 
     def emit(self, event: Event) -> None:
         """Tell every subscriber; under torchrun only rank 0 speaks (and so only it logs)."""
-        if not getattr(self, "dist", DistContext()).is_main:
+        if not self.dist.is_main:
             return
         for subscriber in self.subscribers:
             subscriber(event)
@@ -121,7 +122,6 @@ class Engine:
     # --- set-up ----------------------------------------------------------------------
     def _setup(self) -> None:
         cfg = self.config
-        self.dist = DistContext.from_env()
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         self.device = pick_device(cfg.device)
@@ -201,7 +201,7 @@ class Engine:
             data=self.data.description, epochs=cfg.epochs, start_epoch=self.start_epoch,
             batches_per_epoch=self.batches, train_size=len(self.data.train_sums), val_size=len(self.data.val_sums),
             config=cfg.to_dict(), history=self.history))
-        if not self.last_path.exists() and self.dist.is_main:
+        if not self.last_path.exists():
             self._save(self.last_path, "last", self.start_epoch)
         epoch = self.start_epoch
         try:
@@ -233,8 +233,7 @@ class Engine:
         started, losses, self._paused_for = time.perf_counter(), [], 0.0
         for b in range(self.batches):
             self._obey_control(epoch, b)
-            if self.dist.any(self.control.stop_requested):
-                self.control.stop()
+            if self._stop_agreed():
                 return False
             idx = torch.from_numpy(order[b * cfg.batch_size:(b + 1) * cfg.batch_size]).to(self.device)
             loss = self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1)
@@ -247,8 +246,7 @@ class Engine:
         val_started = time.perf_counter()
         metrics, _ = evaluate(self.inference_model, self.data.val_images, self.data.val_sums, self.device,
                               self.precision, self.control)
-        if self.dist.any(self.control.stop_requested):
-            self.control.stop()
+        if self._stop_agreed():
             return False
         if not math.isfinite(metrics["loss"]):  # never record it as an epoch, nor claim a best.pt that is not there
             raise TrainingFailed(f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
@@ -256,6 +254,13 @@ class Engine:
         shards = self._shard_report(order[:self.batches * cfg.batch_size])
         self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started, shards)
         return True
+
+    def _stop_agreed(self) -> bool:
+        """A stop asked of any rank stops every rank (a lone stop would hang DDP's all-reduce)."""
+        if self.dist.any(self.control.stop_requested):
+            self.control.stop()
+            return True
+        return False
 
     def _shard_report(self, trained: np.ndarray) -> list[dict[str, Any]]:
         """Under torchrun: how many and which images each rank trained on this epoch."""
@@ -328,13 +333,14 @@ class Engine:
         self.history.append(record)
         if is_best:
             self.best_loss = m["loss"]
-            if self.dist.is_main:
-                self._save(self.best_path, "best", epoch)
-        if self.dist.is_main:
-            self._save(self.last_path, "last", epoch)
+            self._save(self.best_path, "best", epoch)
+        self._save(self.last_path, "last", epoch)
         self.emit(EpochEnd(**record, is_best=is_best))
 
     def _save(self, path: Path, kind: str, epoch: int, batch: int = 0) -> None:
+        """Write one checkpoint; under torchrun only rank 0 writes (every rank holds the same weights)."""
+        if not self.dist.is_main:
+            return
         cfg = self.config
         metrics = self.history[-1] if self.history and epoch > 0 else {}
         save_checkpoint({
