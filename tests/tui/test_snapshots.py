@@ -21,6 +21,7 @@ def test_training_screen(snap_compare, tmp_path, monkeypatch):
 
     async def settle(pilot) -> None:
         await until(pilot, lambda: len(app.training.state.history) == 4)
+        app.training.redraw()  # don't race the 1 Hz redraw timer: draw the settled state now
         await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
@@ -33,6 +34,7 @@ def test_browser_screen(snap_compare, fixed_checkpoints, monkeypatch):
     async def settle(pilot) -> None:
         await until(pilot, lambda: isinstance(app.screen, BrowserScreen) and len(app.screen.rows) == 4)
         await until(pilot, lambda: "epoch" in str(app.screen.query_one("#detail-text").content))
+        await app.workers.wait_for_complete()  # a detail load for another row may still be landing
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
