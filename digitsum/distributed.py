@@ -47,6 +47,7 @@ class DistContext:
             import torch.distributed as dist
 
             if dist.is_initialized():
+                dist.barrier()  # leave together: a rank tearing gloo down while another still talks aborts
                 dist.destroy_process_group()
 
     def wrap(self, model):
