@@ -20,6 +20,7 @@ from tui.widgets.charts import BatchLossChart, HistoryChart
 from tui.widgets.status import RunStatus
 
 REDRAW_HZ = 1.0
+TIMER_EVENTS = ("batch", "system")  # frequent records that only the redraw timer draws
 
 
 class TrainingScreen(Screen[None]):
@@ -66,7 +67,11 @@ class TrainingScreen(Screen[None]):
         self._dirty = True
 
     def feed(self, records: list[dict[str, Any]]) -> None:
-        """Fold records into the state and log the noteworthy ones; drawing waits for the timer."""
+        """Fold records into the state and log the noteworthy ones.
+
+        Batch and system readings wait for the redraw timer; a change of phase (pause, resume,
+        epoch, end, error) is drawn at once, since the user is waiting to see it.
+        """
         self.state.apply(records)
         log = self.query_one("#log", RichLog)
         for record in records:
@@ -74,6 +79,8 @@ class TrainingScreen(Screen[None]):
             if line:
                 log.write(line)
         self._dirty = True
+        if any(record.get("event") not in TIMER_EVENTS for record in records):
+            self.redraw()
 
     def note(self, line: str) -> None:
         """A line from the UI itself (e.g. 'read-only', 'stopping...')."""
