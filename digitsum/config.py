@@ -10,6 +10,7 @@ from digitsum.errors import BadInput
 
 DEFAULT_MODEL = "sumnet"
 MODEL_NAMES = ("sumnet", "seed")  # torch-free copy of models.MODELS, for fast option checks
+LOSS_NAMES = ("auto", "mse", "huber")
 
 
 @dataclass
@@ -32,6 +33,7 @@ class RunConfig:
     augment: bool = True  # per-digit rotation/zoom when composing training images
     ema: float = 0.999  # decay of the weight average that is validated and saved; 0 turns it off
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
+    loss: str = "auto"  # training objective; auto = the model's own (seed: mse as assigned, sumnet: huber)
 
     def validate(self) -> "RunConfig":
         """Reject impossible settings with one clear line (exit 2)."""
@@ -47,6 +49,8 @@ class RunConfig:
             raise BadInput(f"--lr must be positive, got {self.lr}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise BadInput(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.loss not in LOSS_NAMES:
+            raise BadInput(f"--loss must be {', '.join(LOSS_NAMES)}, got {self.loss!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise BadInput(f"--precision must be auto, fp32 or bf16, got {self.precision!r}")
         return self

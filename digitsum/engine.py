@@ -28,6 +28,7 @@ from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Paused,
                              Resumed, RunStarted, Subscriber, SystemStats)
+from digitsum.losses import OBJECTIVES, objective_name
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
 from digitsum.system import SystemSampler
@@ -132,6 +133,8 @@ class Engine:
         if resumed is not None:
             cfg = self.config = self._config_for_resume(resumed)
         self.precision = pick_precision(cfg.precision, self.device)
+        self.objective_name = objective_name(cfg.loss, cfg.model)
+        self.objective = OBJECTIVES[self.objective_name]
         self.data: DataBundle = load_data(
             cfg.data, seed=cfg.seed, train_size=cfg.train_size, val_size=cfg.val_size,
             augment=cfg.augment, fresh_each_epoch=cfg.fresh_each_epoch)
@@ -178,6 +181,7 @@ class Engine:
         path = self.run_dir / "config.json"
         info = {**self.config.to_dict(), "model_kwargs": self.model_kwargs, "data_description": self.data.description,
                 "device_used": str(self.device), "precision_used": str(self.precision or "fp32"),
+                "loss_used": self.objective_name,
                 "world_size": self.dist.world}
         try:
             path.write_text(json.dumps(info, indent=2) + "\n")
@@ -284,9 +288,9 @@ class Engine:
         lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        pred = _forward(self.net, x, self.precision)
-        loss = nn.functional.mse_loss(pred.float(), y)
-        value = loss.item()
+        pred = _forward(self.net, x, self.precision).float()
+        loss = self.objective(pred, y)
+        value = nn.functional.mse_loss(pred.detach(), y).item()  # reported as MSE, like validation
         if self.dist.any(not math.isfinite(value)):
             exc = TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; "
                                  + (f"best checkpoint kept at {self.best_path}" if self.best_path.exists() else

@@ -14,10 +14,12 @@ import torch
 from digitsum import engine as engine_module
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint
 from digitsum.config import RunConfig
+from digitsum.control import Control
 from digitsum.data import load_data
 from digitsum.engine import Engine, evaluate, pick_device, pick_precision
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, RunStarted)
+from digitsum.losses import objective_name
 from digitsum.runlog import epoch_history, read_log
 
 LOSS_KEYS = ("train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc", "mae")
@@ -40,6 +42,7 @@ def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
     assert {k: config[k] for k in ("train_size", "val_size", "epochs", "batch_size", "seed")} == \
         {"train_size": 256, "val_size": 64, "epochs": 2, "batch_size": 32, "seed": 0}
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
+    assert config["loss"] == "auto" and config["loss_used"] == "huber"
     assert RunConfig.from_dict(config).validate() == tiny_run.config
 
 
@@ -192,6 +195,24 @@ def test_one_cycle_lr_warms_up_then_anneals():
     assert lrs.index(max(lrs)) == 25 and lrs[-1] == pytest.approx(1e-4)
 
 
+def test_auto_loss_is_the_models_own_objective_and_an_explicit_one_wins():
+    assert objective_name("auto", "sumnet") == "huber"
+    assert objective_name("auto", "seed") == "mse"  # the assignment's network keeps the assignment's loss
+    assert objective_name("mse", "sumnet") == "mse"
+
+
+def test_the_reported_train_loss_is_mse_whatever_the_objective(make_config):
+    """Before the first step both runs hold the same weights and batch: the same first reported loss."""
+    first = {}
+    for loss in ("mse", "huber"):
+        events = []
+        control = Control()
+        events_and_stop = lambda e: (events.append(e), isinstance(e, BatchEnd) and control.stop())
+        Engine(make_config(loss=loss, epochs=1), control=control, subscribers=[events_and_stop]).run()
+        first[loss] = next(e.loss for e in events if isinstance(e, BatchEnd))
+    assert first["huber"] == pytest.approx(first["mse"], rel=1e-6) and first["mse"] > 10
+
+
 # --- failures ---------------------------------------------------------------------------------
 def test_a_nan_loss_raises_training_failed_naming_epoch_and_batch_and_emits_failed(make_config, monkeypatch):
     monkeypatch.setattr(engine_module.nn.functional, "mse_loss",
@@ -217,6 +238,7 @@ def test_a_batch_larger_than_the_training_set_is_bad_input_and_emits_failed(make
     ("epochs", 0, "--epochs must be at least 1"), ("batch_size", 0, "--batch-size must be at least 1"),
     ("lr", 0.0, "--lr must be positive"), ("device", "tpu", "--device must be"),
     ("precision", "fp8", "--precision must be"), ("train_size", 0, "--train-size"),
+    ("loss", "l3", "--loss must be auto, mse, huber"),
 ])
 def test_impossible_settings_are_bad_input_before_anything_runs(make_config, tmp_path, option, value, message):
     with pytest.raises(BadInput, match=message):
