@@ -1,0 +1,56 @@
+"""The networks: `seed` is the assignment's, layer for layer; `sumnet` answers whole sums when evaluating."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from digitsum.errors import BadInput
+from digitsum.models import build_model
+
+
+def test_seed_is_the_assignments_network_layer_for_layer():
+    model = build_model("seed")
+    layers = [m for m in model.modules() if not isinstance(m, (nn.Sequential, type(model)))]
+    assert [type(m).__name__ for m in layers] == [
+        "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d",
+        "Flatten", "Linear", "ReLU", "Dropout", "Linear"]
+    conv1, conv2, fc, drop, out = (layers[i] for i in (0, 3, 7, 9, 10))
+    assert (conv1.in_channels, conv1.out_channels, conv1.kernel_size, conv1.padding) == (1, 32, (3, 3), (1, 1))
+    assert (conv2.in_channels, conv2.out_channels, conv2.kernel_size, conv2.padding) == (32, 64, (3, 3), (1, 1))
+    assert (fc.in_features, fc.out_features, drop.p, out.out_features) == (64 * 10 * 42, 128, 0.5, 1)
+
+
+def test_seed_predicts_a_real_number_per_image():
+    model = build_model("seed").eval()
+    with torch.no_grad():
+        pred = model(torch.randn(3, 1, 40, 168))
+    assert pred.shape == (3,) and not torch.equal(pred, pred.round())
+
+
+def test_sumnet_answers_whole_sums_when_evaluating_and_real_values_when_training():
+    torch.manual_seed(0)
+    model = build_model("sumnet")
+    x = torch.randn(4, 1, 40, 168)
+    model.train()
+    raw = model(x)
+    assert not torch.equal(raw, raw.round())  # training regresses the real value (gradients need it)
+    model.eval()
+    with torch.no_grad():
+        pred = model(x)
+    assert pred.shape == (4,) and torch.equal(pred, pred.round())
+
+
+def test_sumnet_can_be_asked_for_real_values_when_evaluating():
+    model = build_model("sumnet", {"integer_output": False}).eval()
+    with torch.no_grad():
+        pred = model(torch.randn(4, 1, 40, 168))
+    assert not torch.equal(pred, pred.round())
+
+
+def test_unknown_models_and_arguments_are_bad_input():
+    with pytest.raises(BadInput, match="unknown model 'resnet'"):
+        build_model("resnet")
+    with pytest.raises(BadInput, match="does not take these arguments"):
+        build_model("sumnet", {"depth": 3})
