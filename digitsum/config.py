@@ -19,7 +19,7 @@ class RunConfig:
 
     data: str = "builtin"
     model: str = DEFAULT_MODEL
-    epochs: int = 36
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 3e-3
     seed: int = 0
