@@ -34,6 +34,7 @@ class RunConfig:
     ema: float = 0.999  # decay of the weight average that is validated and saved; 0 turns it off
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
     loss: str = "auto"  # training objective; auto = the model's own (seed: mse as assigned, sumnet: huber)
+    weight_decay: float | None = None  # AdamW decay; None = the model's own (seed: 0 as assigned, sumnet: 0.05)
 
     def validate(self) -> "RunConfig":
         """Reject impossible settings with one clear line (exit 2)."""
@@ -49,6 +50,8 @@ class RunConfig:
             raise BadInput(f"--lr must be positive, got {self.lr}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise BadInput(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.weight_decay is not None and not self.weight_decay >= 0:
+            raise BadInput(f"--weight-decay must be 0 or more, got {self.weight_decay}")
         if self.loss not in LOSS_NAMES:
             raise BadInput(f"--loss must be {', '.join(LOSS_NAMES)}, got {self.loss!r}")
         if self.precision not in ("auto", "fp32", "bf16"):

@@ -28,9 +28,10 @@ from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Paused,
                              Resumed, RunStarted, Subscriber, SystemStats)
-from digitsum.losses import OBJECTIVES, objective_name
+from digitsum.losses import OBJECTIVES
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
+from digitsum.recipes import objective_name, weight_decay_for
 from digitsum.system import SystemSampler
 
 EVAL_BATCH = 500
@@ -151,7 +152,8 @@ class Engine:
         self.model_kwargs = _model_kwargs(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.net = self.dist.wrap(self.model)  # what trains; self.model is what gets saved
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=True)
+        self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=self.weight_decay, fused=True)
         self.ema = _make_ema(self.model, cfg.ema)
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
@@ -181,7 +183,7 @@ class Engine:
         path = self.run_dir / "config.json"
         info = {**self.config.to_dict(), "model_kwargs": self.model_kwargs, "data_description": self.data.description,
                 "device_used": str(self.device), "precision_used": str(self.precision or "fp32"),
-                "loss_used": self.objective_name,
+                "loss_used": self.objective_name, "weight_decay_used": self.weight_decay,
                 "world_size": self.dist.world}
         try:
             path.write_text(json.dumps(info, indent=2) + "\n")

@@ -19,7 +19,7 @@ from digitsum.data import load_data
 from digitsum.engine import Engine, evaluate, pick_device, pick_precision
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, RunStarted)
-from digitsum.losses import objective_name
+from digitsum.recipes import objective_name, weight_decay_for
 from digitsum.runlog import epoch_history, read_log
 
 LOSS_KEYS = ("train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc", "mae")
@@ -42,7 +42,7 @@ def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
     assert {k: config[k] for k in ("train_size", "val_size", "epochs", "batch_size", "seed")} == \
         {"train_size": 256, "val_size": 64, "epochs": 2, "batch_size": 32, "seed": 0}
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
-    assert config["loss"] == "auto" and config["loss_used"] == "huber"
+    assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.05
     assert RunConfig.from_dict(config).validate() == tiny_run.config
 
 
@@ -201,6 +201,12 @@ def test_auto_loss_is_the_models_own_objective_and_an_explicit_one_wins():
     assert objective_name("mse", "sumnet") == "mse"
 
 
+def test_default_weight_decay_is_the_models_own_and_an_explicit_one_wins():
+    assert weight_decay_for(None, "sumnet") == 0.05
+    assert weight_decay_for(None, "seed") == 0.0  # the assignment's plain Adam
+    assert weight_decay_for(0.0, "sumnet") == 0.0
+
+
 def test_the_reported_train_loss_is_mse_whatever_the_objective(make_config):
     """Before the first step both runs hold the same weights and batch: the same first reported loss."""
     first = {}
@@ -238,7 +244,7 @@ def test_a_batch_larger_than_the_training_set_is_bad_input_and_emits_failed(make
     ("epochs", 0, "--epochs must be at least 1"), ("batch_size", 0, "--batch-size must be at least 1"),
     ("lr", 0.0, "--lr must be positive"), ("device", "tpu", "--device must be"),
     ("precision", "fp8", "--precision must be"), ("train_size", 0, "--train-size"),
-    ("loss", "l3", "--loss must be auto, mse, huber"),
+    ("loss", "l3", "--loss must be auto, mse, huber"), ("weight_decay", -0.1, "--weight-decay must be 0 or more"),
 ])
 def test_impossible_settings_are_bad_input_before_anything_runs(make_config, tmp_path, option, value, message):
     with pytest.raises(BadInput, match=message):
