@@ -10,7 +10,7 @@ from digitsum.errors import BadInput
 
 DEFAULT_MODEL = "sumnet"
 MODEL_NAMES = ("sumnet", "seed")  # torch-free copy of models.MODELS, for fast option checks
-LOSS_NAMES = ("auto", "mse", "huber")
+LOSS_NAMES = ("auto", "mse", "huber")  # torch-free copy of losses.OBJECTIVES (+ auto)
 
 
 @dataclass

@@ -12,9 +12,12 @@ from typing import Callable
 import torch
 from torch.nn import functional as F
 
+from digitsum.config import LOSS_NAMES
+
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 OBJECTIVES: dict[str, Objective] = {
     "mse": F.mse_loss,
     "huber": lambda pred, target: F.huber_loss(pred, target, delta=1.0),
 }
+assert set(OBJECTIVES) | {"auto"} == set(LOSS_NAMES), "keep digitsum.config.LOSS_NAMES in step with OBJECTIVES"
