@@ -2,8 +2,9 @@
 
 (a) `AssignmentPipeline`: the assignment's code as it was written — a per-sample Dataset over
     numpy uint8 images, torchvision ToTensor + Normalize per sample, DataLoader(batch 32,
-    shuffle), fp32, default memory format, Adam, MSE, loss.item() per batch.
-(b) `PlainLoop`: the same model in plain fp32 over a uint8 tensor held in memory, a shuffled
+    shuffle), fp32, default memory format, Adam, MSE, loss.item() per batch; the seed network
+    in the assignment's layer order (ReLU before each pool).
+(b) `PlainLoop`: the same network in plain fp32 over a uint8 tensor held in memory, a shuffled
     index gather and `digitsum.data.normalize` per batch of 64.
 """
 
@@ -18,6 +19,15 @@ from torchvision import transforms
 from digitsum.data import normalize
 from digitsum.engine import _forward
 from digitsum.models import build_model
+
+
+def assignment_model(name: str) -> nn.Module:
+    """The model as the assignment wrote it: digitsum's seed pools before its ReLUs, the assignment after."""
+    model = build_model(name)
+    if name == "seed":
+        conv1, pool1, relu1, conv2, pool2, relu2 = model.features
+        model.features = nn.Sequential(conv1, relu1, pool1, conv2, relu2, pool2)
+    return model
 
 
 class DigitSumDataset(Dataset):
@@ -53,7 +63,7 @@ class AssignmentPipeline:
         self.batch_size = batch_size
         self.loader = DataLoader(DigitSumDataset(images, sums, assignment_transform()),
                                  batch_size=batch_size, shuffle=True)
-        self.model = build_model(model_name)
+        self.model = assignment_model(model_name)
         self.criterion = nn.MSELoss()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.001)
         self.batches = iter(self.loader)
@@ -90,7 +100,7 @@ class PlainLoop:
         self.batch_size = batch_size
         self.x_all = torch.from_numpy(images)
         self.y_all = torch.from_numpy(sums).float()
-        self.model = model if model is not None else build_model(model_name)
+        self.model = model if model is not None else assignment_model(model_name)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.precision, self.channels_last = precision, channels_last

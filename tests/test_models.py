@@ -14,12 +14,33 @@ def test_seed_is_the_assignments_network_layer_for_layer():
     model = build_model("seed")
     layers = [m for m in model.modules() if not isinstance(m, (nn.Sequential, type(model)))]
     assert [type(m).__name__ for m in layers] == [
-        "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d",
+        "Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU",
         "Flatten", "Linear", "ReLU", "Dropout", "Linear"]
     conv1, conv2, fc, drop, out = (layers[i] for i in (0, 3, 7, 9, 10))
     assert (conv1.in_channels, conv1.out_channels, conv1.kernel_size, conv1.padding) == (1, 32, (3, 3), (1, 1))
     assert (conv2.in_channels, conv2.out_channels, conv2.kernel_size, conv2.padding) == (32, 64, (3, 3), (1, 1))
     assert (fc.in_features, fc.out_features, drop.p, out.out_features) == (64 * 10 * 42, 128, 0.5, 1)
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16])
+def test_seed_pooling_before_relu_computes_exactly_the_assignments_function(dtype):
+    from bench.pipelines import assignment_model
+
+    torch.manual_seed(0)
+    ours = build_model("seed").train()
+    theirs = assignment_model("seed").train()
+    theirs.load_state_dict(ours.state_dict())  # same parameter names in both layer orders
+    x = torch.randn(8, 1, 40, 168)
+    outputs, grads = [], []
+    for model in (ours, theirs):
+        torch.manual_seed(1)  # the same dropout mask
+        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+            out = model(x)
+        out.float().sum().backward()
+        outputs.append(out)
+        grads.append([p.grad for p in model.parameters()])
+    assert torch.equal(outputs[0], outputs[1])
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
 
 
 def test_seed_predicts_a_real_number_per_image():
