@@ -45,8 +45,10 @@ class SeedNet(nn.Module):
         return fp32_head(self.out, self.hidden(self.features(x))).squeeze(1)
 
 
-def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def _conv_bn(cin: int, cout: int, pool: bool) -> list[nn.Module]:
+    """Conv, BatchNorm, then the pool before the ReLU: the same function (they commute), a quarter of the ReLU work."""
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+            *([nn.MaxPool2d(2)] if pool else []), nn.ReLU(inplace=True)]
 
 
 class SumNet(nn.Module):
@@ -67,9 +69,7 @@ class SumNet(nn.Module):
         layers: list[nn.Module] = [nn.AvgPool2d(input_pool)] if input_pool > 1 else []
         cin = 1
         for cout, pool in zip(widths, pool_after):
-            layers += _conv_bn(cin, cout)
-            if pool:
-                layers.append(nn.MaxPool2d(2))
+            layers += _conv_bn(cin, cout, pool)
             cin = cout
         self.trunk = nn.Sequential(*layers)
         # off by default (weight decay regularises better here: 0.905 vs 0.898 round acc over 40 epochs);
