@@ -37,19 +37,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def bench_model(name: str, data, sizes: Sizes, with_assignment: bool, log) -> dict:
     """Training ratios, step breakdown, then eval throughput and agreement on the engine-trained model."""
-    from bench.breakdown import adam_variants, assignment_phases, engine_phases, thread_probe
+    from bench.breakdown import adam_variants, engine_phases, thread_probe
     from bench.evaluation import measure_eval, top_up
     from bench.training import measure_training
 
     log(f"{name}: training throughput, {sizes.repeats} interleaved repeats of {sizes.images} images")
     train = measure_training(name, data.train_images, data.train_sums, sizes, with_assignment)
     engine = train.pop("engine")
-    pipeline = train.pop("assignment")
+    assignment = train.pop("assignment_phases")
     log(f"{name}: step breakdown")
     chunk = max(1, sizes.images // sizes.batch)
     breakdown = {"engine": engine_phases(engine, data.train_images, data.train_sums, chunk, sizes.batch)}
-    if pipeline is not None:
-        breakdown["assignment"] = assignment_phases(pipeline, max(1, sizes.images // sizes.assignment_batch))
+    if assignment is not None:
+        breakdown["assignment"] = assignment
     breakdown["adam_ms_per_step"] = adam_variants(engine.model, chunk)
     if not single_threaded():
         breakdown["thread_probe"] = thread_probe(engine.model, engine.precision, data.train_images,

@@ -3,7 +3,8 @@
 The engine is driven for real (its data set-up, loop, gather, normalize, precision choice,
 channels_last, one-cycle LR, control checks and events). A subscriber timestamps its batches:
 every `chunk` engine batches form one timed engine repeat, and between two engine repeats
-the subscriber runs one timed repeat of each baseline, in rotating order. Time spent inside
+the subscriber has one timed repeat of each baseline run, in rotating order, in a child
+process with the C library's default allocator settings (`bench/worker.py`). Time spent inside
 the subscriber is excluded from the engine's repeats, so the sequence is
 B A [E] A B [E] B A [E] ... with every engine repeat paired with its neighbouring baselines.
 """
@@ -18,8 +19,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from bench.pipelines import AssignmentPipeline, PlainLoop
 from bench.sizes import Sizes
+from bench.worker import ASSIGNMENT, BaselineProcess
 from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.engine import Engine
@@ -30,18 +31,16 @@ ENGINE = "c: digitsum engine"
 
 @dataclass
 class Timed:
-    """One variant: how to run n batches, its batch size, and the images/s of each repeat."""
+    """One variant: how to warm it up (n batches), how to time one repeat (n images -> images/s), its samples."""
 
     label: str
     batch_size: int
-    run: Optional[Callable[[int], None]] = None  # None for the engine, which runs itself
+    warm: Optional[Callable[[int], None]] = None  # None for the engine, which runs itself
+    timed: Optional[Callable[[int], float]] = None
     samples: list[float] = field(default_factory=list)
 
     def time_repeat(self, images: int) -> None:
-        batches = max(1, images // self.batch_size)
-        started = time.perf_counter()
-        self.run(batches)
-        self.samples.append(batches * self.batch_size / (time.perf_counter() - started))
+        self.samples.append(self.timed(images))
 
 
 class EngineDriver:
@@ -74,7 +73,7 @@ class EngineDriver:
 
     def _warm_baselines(self) -> None:
         for variant in self.baselines:
-            variant.run(self.sizes.warmup_batches)
+            variant.warm(self.sizes.warmup_batches)
 
     def _run_baselines(self) -> None:
         turn = len(self.engine.samples)
@@ -94,18 +93,19 @@ def engine_config(model: str, sizes: Sizes, out: str) -> RunConfig:
 def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
                      with_assignment: bool = True) -> dict:
     """Images/s per variant (median of repeats), paired ratios, and the engine-trained model."""
-    baselines = []
-    if with_assignment:
-        a = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
-        baselines.append(Timed(a.label, sizes.assignment_batch, a.run))
-    b = PlainLoop(model, images, sums, sizes.batch)
-    baselines.append(Timed(b.label, sizes.batch, b.run))
+    import torch
+
     engine_variant = Timed(ENGINE, sizes.batch)
     control = Control()
-    with tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out:
+    with BaselineProcess(model, images, sums, sizes, with_assignment, torch.get_num_threads()) as remote, \
+            tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out:
+        baselines = [Timed(label, batch, remote.runner("warm", label), remote.runner("time", label))
+                     for label, batch in remote.variants]
         driver = EngineDriver(engine_variant, baselines, sizes, control)
         engine = Engine(engine_config(model, sizes, out), control=control, subscribers=[driver])
         engine.run()
+        phases = (remote.ask("phases", ASSIGNMENT, max(1, sizes.images // sizes.assignment_batch))
+                  if with_assignment else None)
     variants = baselines + [engine_variant]
     return {
         "variants": {v.label: summarize(v.samples) for v in variants},
@@ -115,7 +115,7 @@ def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Si
         "precision": str(engine.precision or "fp32"),
         "model_kwargs": engine.model_kwargs,
         "parameters": sum(p.numel() for p in engine.model.parameters()),
-        "assignment": a if with_assignment else None,
+        "assignment_phases": phases,
     }
 
 
@@ -128,9 +128,8 @@ def paired_ratios(variants: list[Timed]) -> dict:
     """Median over repeats of variant/baseline, each repeat's pair measured back to back."""
     by_label = {v.label: v.samples for v in variants}
     pairs = []
-    if "a: assignment pipeline" in by_label:
-        pairs += [("b/a", "b: plain fp32 in-memory", "a: assignment pipeline"),
-                  ("c/a", ENGINE, "a: assignment pipeline")]
+    if ASSIGNMENT in by_label:
+        pairs += [("b/a", "b: plain fp32 in-memory", ASSIGNMENT), ("c/a", ENGINE, ASSIGNMENT)]
     pairs.append(("c/b", ENGINE, "b: plain fp32 in-memory"))
     ratios = {}
     for name, num, den in pairs:

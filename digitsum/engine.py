@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from digitsum.allocator import keep_freed_memory
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
 from digitsum.config import RunConfig
 from digitsum.control import Control
@@ -126,6 +127,7 @@ class Engine:
         cfg = self.config
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
+        keep_freed_memory()  # every batch re-allocates the same activations: stop re-faulting them in
         self.device = pick_device(cfg.device)
         if self.device.type == "cuda" and self.dist.enabled:
             self.device = torch.device("cuda", self.dist.local_rank)

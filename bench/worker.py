@@ -1,0 +1,92 @@
+"""Ways (a) and (b) in a child process of their own, so they run the way a user would run them.
+
+The engine raises glibc's trim threshold for its whole process (`digitsum.allocator`); run in
+the engine's process, the baselines would get that speed-up too and the ratios would hide it.
+The child is spawned (a fresh interpreter, the C library's defaults) and does one thing at a
+time on request, while the engine's process waits, so the interleaving stays as it was.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from bench.sizes import Sizes
+
+ASSIGNMENT = "a: assignment pipeline"
+
+
+def _serve(conn, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
+           with_assignment: bool, threads: int) -> None:
+    import torch
+
+    from bench.breakdown import assignment_phases
+    from bench.pipelines import AssignmentPipeline, PlainLoop
+
+    torch.set_num_threads(threads)
+    ways: dict[str, Any] = {}
+    if with_assignment:
+        ways[ASSIGNMENT] = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
+    plain = PlainLoop(model, images, sums, sizes.batch)
+    ways[plain.label] = plain
+    conn.send([(label, way.batch_size) for label, way in ways.items()])
+    while True:
+        command, label, amount = conn.recv()
+        if command == "close":
+            return
+        try:
+            conn.send(("ok", _answer(ways, command, label, amount, assignment_phases)))
+        except Exception as exc:  # report it in the parent, which owns the console
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _answer(ways: dict[str, Any], command: str, label: str, amount: int, assignment_phases) -> Any:
+    way = ways[label]
+    if command == "warm":
+        way.run(amount)
+        return None
+    if command == "time":  # images/s of one repeat of `amount` images
+        batches = max(1, amount // way.batch_size)
+        started = time.perf_counter()
+        way.run(batches)
+        return batches * way.batch_size / (time.perf_counter() - started)
+    if command == "phases":
+        return assignment_phases(way, amount)
+    raise ValueError(f"unknown command {command!r}")
+
+
+class BaselineProcess:
+    """The parent's handle: `variants` lists (label, batch size); `ask` runs one command there."""
+
+    def __init__(self, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
+                 with_assignment: bool, threads: int) -> None:
+        context = mp.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, daemon=True,
+                                       args=(child, model, images, sums, sizes, with_assignment, threads))
+        self.process.start()
+        child.close()
+        self.variants: list[tuple[str, int]] = self.conn.recv()
+
+    def ask(self, command: str, label: str, amount: int) -> Any:
+        self.conn.send((command, label, amount))
+        status, answer = self.conn.recv()
+        if status == "error":
+            raise RuntimeError(f"bench baseline {label!r}: {answer}")
+        return answer
+
+    def runner(self, command: str, label: str) -> Callable[[int], Any]:
+        return lambda amount: self.ask(command, label, amount)
+
+    def __enter__(self) -> "BaselineProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.is_alive():
+            self.conn.send(("close", "", 0))
+            self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
