@@ -9,17 +9,16 @@ from rich.table import Table
 
 def training_table(models: dict) -> Table:
     table = Table(title="Training throughput (images/s, median of interleaved repeats; ratios = median of paired repeats)")
-    for column in ("model", "variant", "images/s", "min–max", "× (a)", "× (b)"):
+    for column in ("model", "variant", "images/s", "min–max", "× (a)", "× (b)", "× (d)"):
         table.add_column(column, justify="left" if column in ("model", "variant") else "right")
     for name, result in models.items():
         train = result["train"]
         ratios = train["ratios"]
         for label, v in train["variants"].items():
             way = label[0]
-            vs_a = _ratio(ratios.get(f"{way}/a")) if way in "bc" else ("1.00" if way == "a" else "")
-            vs_b = _ratio(ratios.get("c/b")) if way == "c" else ("1.00" if way == "b" else "")
-            table.add_row(name, label, f"{v['images_per_s']:.1f}", f"{v['min']:.0f}–{v['max']:.0f}", vs_a, vs_b)
-        table.add_row(name, f"  precision of (c): {train['precision']}", "", "", "", "", end_section=True)
+            vs = [_ratio(ratios.get(f"{way}/{base}")) or ("1.00" if way == base else "") for base in "abd"]
+            table.add_row(name, label, f"{v['images_per_s']:.1f}", f"{v['min']:.0f}–{v['max']:.0f}", *vs)
+        table.add_row(name, f"  precision of (c): {train['precision']}", "", "", "", "", "", end_section=True)
     return table
 
 

@@ -4,7 +4,9 @@ The engine is driven for real (its data set-up, loop, gather, normalize, precisi
 channels_last, one-cycle LR, control checks and events). A subscriber timestamps its batches:
 every `chunk` engine batches form one timed engine repeat, and between two engine repeats
 the subscriber has one timed repeat of each baseline run, in rotating order, in a child
-process with the C library's default allocator settings (`bench/worker.py`). Time spent inside
+process with the C library's default allocator settings (`bench/worker.py`). Every repeat,
+of every variant, starts with one untimed batch: switching processes leaves caches and the
+OpenMP threads cold, and that switch is the bench's artefact, not the variant's speed. Time spent inside
 the subscriber is excluded from the engine's repeats, so the sequence is
 B A [E] A B [E] B A [E] ... with every engine repeat paired with its neighbouring baselines.
 """
@@ -15,12 +17,14 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
 
 from bench.sizes import Sizes
-from bench.worker import ASSIGNMENT, BaselineProcess
+from bench.pipelines import AssignmentPipeline
+from bench.worker import ASSIGNMENT, ASSIGNMENT_HERE, BaselineProcess, images_per_s
 from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.engine import Engine
@@ -50,26 +54,30 @@ class EngineDriver:
         self.engine, self.baselines, self.sizes, self.control = engine_variant, baselines, sizes, control
         self.chunk = max(1, sizes.images // sizes.batch)
         self.seen = 0
+        self.timed: int | None = None  # engine batches timed in this repeat; None = the next one settles
         self.chunk_start = 0.0
 
     def __call__(self, event) -> None:
         if not isinstance(event, BatchEnd) or self.control.stop_requested:
             return
         self.seen += 1
-        now = time.perf_counter()
-        warm = self.sizes.warmup_batches
-        if self.seen == warm:
+        if self.seen < self.sizes.warmup_batches:
+            return
+        if self.seen == self.sizes.warmup_batches:
             self._warm_baselines()
-            self._run_baselines()
-        elif self.seen > warm and (self.seen - warm) % self.chunk == 0:
-            self.engine.samples.append(self.chunk * self.sizes.batch / (now - self.chunk_start))
+        elif self.timed is None:  # first batch back from the other process: untimed, as theirs is
+            self.timed, self.chunk_start = 0, time.perf_counter()
+            return
+        else:
+            self.timed += 1
+            if self.timed < self.chunk:
+                return
+            self.engine.samples.append(self.chunk * self.sizes.batch / (time.perf_counter() - self.chunk_start))
             if len(self.engine.samples) >= self.sizes.repeats:
                 self.control.stop()
                 return
-            self._run_baselines()
-        else:
-            return
-        self.chunk_start = time.perf_counter()
+        self._run_baselines()
+        self.timed = None
 
     def _warm_baselines(self) -> None:
         for variant in self.baselines:
@@ -83,9 +91,9 @@ class EngineDriver:
 
 
 def engine_config(model: str, sizes: Sizes, out: str) -> RunConfig:
-    """The engine's defaults, sized so one epoch covers warm-up plus every repeat (and a spare batch)."""
+    """The engine's defaults, sized so one epoch covers warm-up plus every repeat and its settling batch."""
     chunk = max(1, sizes.images // sizes.batch)
-    batches = sizes.warmup_batches + sizes.repeats * chunk + 1
+    batches = sizes.warmup_batches + sizes.repeats * (chunk + 1) + 1
     return RunConfig(model=model, out=out, epochs=1, batch_size=sizes.batch,
                      train_size=batches * sizes.batch, val_size=max(sizes.batch, 16))
 
@@ -101,12 +109,15 @@ def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Si
             tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out:
         baselines = [Timed(label, batch, remote.runner("warm", label), remote.runner("time", label))
                      for label, batch in remote.variants]
+        if with_assignment:  # how much of the engine's lead the allocator setting alone would give (a)
+            here = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
+            baselines.append(Timed(ASSIGNMENT_HERE, here.batch_size, here.run, partial(images_per_s, here)))
         driver = EngineDriver(engine_variant, baselines, sizes, control)
         engine = Engine(engine_config(model, sizes, out), control=control, subscribers=[driver])
         engine.run()
         phases = (remote.ask("phases", ASSIGNMENT, max(1, sizes.images // sizes.assignment_batch))
                   if with_assignment else None)
-    variants = baselines + [engine_variant]
+    variants = sorted(baselines + [engine_variant], key=lambda v: v.label)  # a, b, c, d
     return {
         "variants": {v.label: summarize(v.samples) for v in variants},
         "ratios": paired_ratios(variants),
@@ -129,7 +140,8 @@ def paired_ratios(variants: list[Timed]) -> dict:
     by_label = {v.label: v.samples for v in variants}
     pairs = []
     if ASSIGNMENT in by_label:
-        pairs += [("b/a", "b: plain fp32 in-memory", ASSIGNMENT), ("c/a", ENGINE, ASSIGNMENT)]
+        pairs += [("b/a", "b: plain fp32 in-memory", ASSIGNMENT), ("c/a", ENGINE, ASSIGNMENT),
+                  ("d/a", ASSIGNMENT_HERE, ASSIGNMENT), ("c/d", ENGINE, ASSIGNMENT_HERE)]
     pairs.append(("c/b", ENGINE, "b: plain fp32 in-memory"))
     ratios = {}
     for name, num, den in pairs:
