@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from digitsum.allocator import keep_freed_memory
+from digitsum.allocator import keep_freed_memory, release_freed_memory
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
 from digitsum.config import RunConfig
 from digitsum.control import Control
@@ -261,6 +261,7 @@ class Engine:
                                  f"{self.last_path} holds epoch {epoch - 1}")
         shards = self._shard_report(order[:self.batches * cfg.batch_size])
         self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started, shards)
+        release_freed_memory()  # what this epoch's batches kept goes back before the next epoch's data is drawn
         return True
 
     def _stop_agreed(self) -> bool:
