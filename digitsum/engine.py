@@ -251,6 +251,7 @@ class Engine:
                                images_per_s=(b + 1) * cfg.batch_size / max(elapsed, 1e-9)))
             self._sample_system(epoch, b + 1)
         seconds = time.perf_counter() - started - self._paused_for
+        release_freed_memory()  # what the batches kept goes back before validation and saving need theirs
         val_started = time.perf_counter()
         metrics, _ = evaluate(self.inference_model, self.data.val_images, self.data.val_sums, self.device,
                               self.precision, self.control)
@@ -261,7 +262,7 @@ class Engine:
                                  f"{self.last_path} holds epoch {epoch - 1}")
         shards = self._shard_report(order[:self.batches * cfg.batch_size])
         self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started, shards)
-        release_freed_memory()  # what this epoch's batches kept goes back before the next epoch's data is drawn
+        release_freed_memory()  # and validation's, before the next epoch's data is drawn
         return True
 
     def _stop_agreed(self) -> bool:
