@@ -6,8 +6,8 @@ every `chunk` engine batches form one timed engine repeat, and between two engin
 the subscriber has one timed repeat of each baseline run, in rotating order, in a child
 process with the C library's default allocator settings (`bench/worker.py`). Every repeat,
 of every variant, starts with one untimed batch: switching processes leaves caches and the
-OpenMP threads cold, and that switch is the bench's artefact, not the variant's speed. Time spent inside
-the subscriber is excluded from the engine's repeats, so the sequence is
+OpenMP threads cold, and that switch is the bench's artefact, not the variant's speed.
+Time spent inside the subscriber is excluded from the engine's repeats, so the sequence is
 B A [E] A B [E] B A [E] ... with every engine repeat paired with its neighbouring baselines.
 """
 
@@ -22,15 +22,17 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from bench.pipelines import AssignmentPipeline, PlainLoop
 from bench.sizes import Sizes
-from bench.pipelines import AssignmentPipeline
-from bench.worker import ASSIGNMENT, ASSIGNMENT_HERE, BaselineProcess, images_per_s
+from bench.worker import BaselineProcess, images_per_s
 from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.engine import Engine
 from digitsum.events import BatchEnd
 
+ASSIGNMENT, PLAIN = AssignmentPipeline.label, PlainLoop.label
 ENGINE = "c: digitsum engine"
+ASSIGNMENT_HERE = "d: (a) in the engine's process"
 
 
 @dataclass
@@ -38,7 +40,6 @@ class Timed:
     """One variant: how to warm it up (n batches), how to time one repeat (n images -> images/s), its samples."""
 
     label: str
-    batch_size: int
     warm: Optional[Callable[[int], None]] = None  # None for the engine, which runs itself
     timed: Optional[Callable[[int], float]] = None
     samples: list[float] = field(default_factory=list)
@@ -54,7 +55,7 @@ class EngineDriver:
         self.engine, self.baselines, self.sizes, self.control = engine_variant, baselines, sizes, control
         self.chunk = max(1, sizes.images // sizes.batch)
         self.seen = 0
-        self.timed: int | None = None  # engine batches timed in this repeat; None = the next one settles
+        self.timed_batches: int | None = None  # engine batches timed in this repeat; None = the next one settles
         self.chunk_start = 0.0
 
     def __call__(self, event) -> None:
@@ -65,19 +66,19 @@ class EngineDriver:
             return
         if self.seen == self.sizes.warmup_batches:
             self._warm_baselines()
-        elif self.timed is None:  # first batch back from the other process: untimed, as theirs is
-            self.timed, self.chunk_start = 0, time.perf_counter()
+        elif self.timed_batches is None:  # first batch back from the other process: untimed, as theirs is
+            self.timed_batches, self.chunk_start = 0, time.perf_counter()
             return
         else:
-            self.timed += 1
-            if self.timed < self.chunk:
+            self.timed_batches += 1
+            if self.timed_batches < self.chunk:
                 return
             self.engine.samples.append(self.chunk * self.sizes.batch / (time.perf_counter() - self.chunk_start))
             if len(self.engine.samples) >= self.sizes.repeats:
                 self.control.stop()
                 return
         self._run_baselines()
-        self.timed = None
+        self.timed_batches = None
 
     def _warm_baselines(self) -> None:
         for variant in self.baselines:
@@ -103,15 +104,15 @@ def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Si
     """Images/s per variant (median of repeats), paired ratios, and the engine-trained model."""
     import torch
 
-    engine_variant = Timed(ENGINE, sizes.batch)
+    engine_variant = Timed(ENGINE)
     control = Control()
     with BaselineProcess(model, images, sums, sizes, with_assignment, torch.get_num_threads()) as remote, \
             tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out:
-        baselines = [Timed(label, batch, remote.runner("warm", label), remote.runner("time", label))
-                     for label, batch in remote.variants]
+        baselines = [Timed(label, remote.runner("warm", label), remote.runner("time", label))
+                     for label in remote.labels]
         if with_assignment:  # how much of the engine's lead the allocator setting alone would give (a)
             here = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
-            baselines.append(Timed(ASSIGNMENT_HERE, here.batch_size, here.run, partial(images_per_s, here)))
+            baselines.append(Timed(ASSIGNMENT_HERE, here.run, partial(images_per_s, here)))
         driver = EngineDriver(engine_variant, baselines, sizes, control)
         engine = Engine(engine_config(model, sizes, out), control=control, subscribers=[driver])
         engine.run()
@@ -140,9 +141,9 @@ def paired_ratios(variants: list[Timed]) -> dict:
     by_label = {v.label: v.samples for v in variants}
     pairs = []
     if ASSIGNMENT in by_label:
-        pairs += [("b/a", "b: plain fp32 in-memory", ASSIGNMENT), ("c/a", ENGINE, ASSIGNMENT),
+        pairs += [("b/a", PLAIN, ASSIGNMENT), ("c/a", ENGINE, ASSIGNMENT),
                   ("d/a", ASSIGNMENT_HERE, ASSIGNMENT), ("c/d", ENGINE, ASSIGNMENT_HERE)]
-    pairs.append(("c/b", ENGINE, "b: plain fp32 in-memory"))
+    pairs.append(("c/b", ENGINE, PLAIN))
     ratios = {}
     for name, num, den in pairs:
         per_repeat = [n / d for n, d in zip(by_label[num], by_label[den])]

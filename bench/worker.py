@@ -1,6 +1,6 @@
 """Ways (a) and (b) in a child process of their own, so they run the way a user would run them.
 
-The engine raises glibc's trim threshold for its whole process (`digitsum.allocator`); run in
+The engine raises glibc's malloc thresholds for its whole process (`digitsum.allocator`); run in
 the engine's process, the baselines would get that speed-up too and the ratios would hide it.
 The child is spawned (a fresh interpreter, the C library's defaults) and does one thing at a
 time on request, while the engine's process waits, so the interleaving stays as it was.
@@ -14,10 +14,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from bench.breakdown import assignment_phases
+from bench.pipelines import AssignmentPipeline, PlainLoop
 from bench.sizes import Sizes
-
-ASSIGNMENT = "a: assignment pipeline"
-ASSIGNMENT_HERE = "d: (a) in the engine's process"
 
 
 def images_per_s(way, images: int) -> float:
@@ -33,28 +32,22 @@ def _serve(conn, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
            with_assignment: bool, threads: int) -> None:
     import torch
 
-    from bench.breakdown import assignment_phases
-    from bench.pipelines import AssignmentPipeline, PlainLoop
-
     torch.set_num_threads(threads)
-    ways: dict[str, Any] = {}
+    ways: dict[str, Any] = {PlainLoop.label: PlainLoop(model, images, sums, sizes.batch)}
     if with_assignment:
-        ways[ASSIGNMENT] = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
-    plain = PlainLoop(model, images, sums, sizes.batch)
-    ways[plain.label] = plain
-    conn.send([(label, way.batch_size) for label, way in ways.items()])
+        ways[AssignmentPipeline.label] = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
+    conn.send(sorted(ways))
     while True:
         command, label, amount = conn.recv()
         if command == "close":
             return
         try:
-            conn.send(("ok", _answer(ways, command, label, amount, assignment_phases)))
+            conn.send(("ok", _answer(ways[label], command, amount)))
         except Exception as exc:  # report it in the parent, which owns the console
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def _answer(ways: dict[str, Any], command: str, label: str, amount: int, assignment_phases) -> Any:
-    way = ways[label]
+def _answer(way, command: str, amount: int) -> Any:
     if command == "warm":
         way.run(amount)
         return None
@@ -66,7 +59,7 @@ def _answer(ways: dict[str, Any], command: str, label: str, amount: int, assignm
 
 
 class BaselineProcess:
-    """The parent's handle: `variants` lists (label, batch size); `ask` runs one command there."""
+    """The parent's handle: `labels` names the ways it runs; `ask` runs one command there."""
 
     def __init__(self, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
                  with_assignment: bool, threads: int) -> None:
@@ -76,7 +69,7 @@ class BaselineProcess:
                                        args=(child, model, images, sums, sizes, with_assignment, threads))
         self.process.start()
         child.close()
-        self.variants: list[tuple[str, int]] = self.conn.recv()
+        self.labels: list[str] = self.conn.recv()
 
     def ask(self, command: str, label: str, amount: int) -> Any:
         self.conn.send((command, label, amount))

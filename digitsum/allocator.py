@@ -17,6 +17,7 @@ there the raised thresholds made it slower (its heaps are created and deleted in
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 import threading
 
@@ -26,9 +27,10 @@ HEAP_UP_TO = 32 << 20  # blocks up to this size come from the heap (a batch's ac
                        # one-off buffers (evaluation batches) still get their own mapping and go back
 
 
-def _libc():
-    """glibc's functions, or None on other platforms, other C libraries and worker threads."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+@functools.cache
+def _glibc():
+    """glibc's malloc tuning functions, or None on other platforms and C libraries."""
+    if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(None)
@@ -37,6 +39,11 @@ def _libc():
     except (OSError, AttributeError):
         return None
     return libc
+
+
+def _libc():
+    """glibc, when called from the main thread (see the module's docstring); None otherwise."""
+    return _glibc() if threading.current_thread() is threading.main_thread() else None
 
 
 def keep_freed_memory() -> bool:
