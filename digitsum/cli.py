@@ -46,7 +46,7 @@ def run(
     resume: Annotated[Optional[Path], typer.Option(help="Continue from a checkpoint (e.g. RUN/last.pt).")] = None,
     precision: Annotated[str, typer.Option(help="auto (bf16 autocast where native), fp32 or bf16.")] = _DEFAULTS.precision,
     loss: Annotated[str, typer.Option(help="Objective: auto (the model's own: huber for sumnet, mse for seed), mse or huber.")] = _DEFAULTS.loss,
-    weight_decay: Annotated[Optional[float], typer.Option(help="AdamW weight decay (default: the model's own: 0.05 for sumnet, 0 for seed).")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="AdamW weight decay (default: the model's own: 0.1 for sumnet, 0 for seed).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a model headless; writes OUT/<run-id>/ with best.pt, last.pt, metrics.jsonl, config.json."""

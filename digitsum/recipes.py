@@ -1,9 +1,10 @@
 """Each model's own training recipe: what `--loss auto` and the default weight decay mean for it.
 
 `seed` keeps the assignment's recipe (MSE, Adam without decay) so its figures stay honest.
-`sumnet` trains with Huber and AdamW decay 0.05: measured over 40 epochs, the decay stopped the
-validation loss from rising in the last epochs (0.898 round accuracy against 0.891, and 0.905
-once the head's dropout was dropped in its favour).
+`sumnet` trains with Huber and AdamW decay 0.1: with decay 0.05 the validation loss (MSE, what
+picks best.pt) bottomed out at epoch 18 of 30 and then rose while accuracy still climbed, so
+best.pt kept an early model (0.903 round accuracy, MAE 0.168); with 0.1 both fall together to
+the end (best.pt epoch 27 of 28: 0.924, MAE 0.133).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class Recipe:
     weight_decay: float
 
 
-RECIPES = {"seed": Recipe(loss="mse", weight_decay=0.0), "sumnet": Recipe(loss="huber", weight_decay=0.05)}
+RECIPES = {"seed": Recipe(loss="mse", weight_decay=0.0), "sumnet": Recipe(loss="huber", weight_decay=0.1)}
 PLAIN = Recipe(loss="mse", weight_decay=0.0)
 
 

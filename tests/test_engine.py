@@ -42,7 +42,7 @@ def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
     assert {k: config[k] for k in ("train_size", "val_size", "epochs", "batch_size", "seed")} == \
         {"train_size": 256, "val_size": 64, "epochs": 2, "batch_size": 32, "seed": 0}
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
-    assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.05
+    assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.1
     assert RunConfig.from_dict(config).validate() == tiny_run.config
 
 
@@ -202,7 +202,7 @@ def test_auto_loss_is_the_models_own_objective_and_an_explicit_one_wins():
 
 
 def test_default_weight_decay_is_the_models_own_and_an_explicit_one_wins():
-    assert weight_decay_for(None, "sumnet") == 0.05
+    assert weight_decay_for(None, "sumnet") == 0.1
     assert weight_decay_for(None, "seed") == 0.0  # the assignment's plain Adam
     assert weight_decay_for(0.0, "sumnet") == 0.0
 
