@@ -34,7 +34,7 @@ class RunConfig:
     ema: float = 0.999  # decay of the weight average that is validated and saved; 0 turns it off
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
     loss: str = "auto"  # training objective; auto = the model's own (seed: mse as assigned, sumnet: huber)
-    weight_decay: float | None = None  # AdamW decay; None = the model's own (seed: 0 as assigned, sumnet: 0.05)
+    weight_decay: float | None = None  # AdamW decay; None = the model's own (seed: 0 as assigned, sumnet: 0.1)
 
     def validate(self) -> "RunConfig":
         """Reject impossible settings with one clear line (exit 2)."""
