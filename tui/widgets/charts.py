@@ -64,24 +64,34 @@ class BatchLossChart(PlotextPlot):
 
 
 class RunsChart(PlotextPlot):
-    """One per-epoch metric of several runs overlaid, a line per run labelled by its letter (compare screen)."""
+    """One per-epoch metric of several runs overlaid, a line per run labelled by its letter (compare screen).
+
+    The figure is drawn afresh on every render: plotext's log scale takes the log of the stored
+    data in place at each build, so a log chart built a fourth time raised a math domain error.
+    """
 
     def __init__(self, title: str, key: str, percent: bool = False, log: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title, self.key, self.percent, self.log_scale = title, key, percent, log
-
-    def on_mount(self) -> None:
-        self.show([])
+        self.runs: list[tuple[str, list[dict[str, Any]]]] = []
 
     def show(self, runs: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
         """`runs`: (label, history) pairs; epochs without the metric are left out of that line."""
+        self.runs = list(runs)
+        self.refresh()
+
+    def render(self):
+        self._draw()
+        return super().render()
+
+    def _draw(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(self.title)
         scale = 100.0 if self.percent else 1.0
         lowest = None
-        for label, history in runs:
+        for label, history in self.runs:
             points = [(h["epoch"], h[self.key] * scale) for h in history if h.get(self.key) is not None]
             if points:
                 xs, ys = zip(*points)
@@ -89,4 +99,3 @@ class RunsChart(PlotextPlot):
                 lowest = min(ys) if lowest is None else min(lowest, *ys)
         if self.log_scale and lowest is not None and lowest > 0:  # losses of runs differ by orders of magnitude
             plt.yscale("log")
-        self.refresh()
