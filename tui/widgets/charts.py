@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 
@@ -80,7 +81,7 @@ class RunsChart(PlotextPlot):
         self.runs = list(runs)
         self.refresh()
 
-    def render(self):
+    def render(self) -> RenderResult:
         self._draw()
         return super().render()
 
