@@ -1,8 +1,8 @@
 """`python -m bench`: training/evaluation throughput ratios, mixed-precision agreement, start-up.
 
-    python -m bench                 # full run (a few minutes on 2 cores)
-    python -m bench --quick --json  # tiny sizes, one JSON object on stdout (the smoke test)
-    python -m bench --startup       # also CLI start-up times and peak RSS of a short run
+python -m bench                 # full run (a few minutes on 2 cores)
+python -m bench --quick --json  # tiny sizes, one JSON object on stdout (the smoke test)
+python -m bench --startup       # also CLI start-up times and peak RSS of a short run
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ MODELS = ("seed", "sumnet")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
     parser.add_argument("--images", type=int, help="training images per variant in each timed repeat")
     parser.add_argument("--repeats", type=int, help="interleaved repeats per variant")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: seed,sumnet")
-    parser.add_argument("--no-assignment-sumnet", action="store_true",
-                        help="skip way (a) for sumnet (it is the slowest variant)")
+    parser.add_argument(
+        "--no-assignment-sumnet", action="store_true", help="skip way (a) for sumnet (it is the slowest variant)"
+    )
     parser.add_argument("--startup", action="store_true", help="also measure CLI start-up and peak RSS")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--save", metavar="FILE", help="also write the JSON object to FILE")
@@ -52,8 +54,15 @@ def bench_model(name: str, data, sizes: Sizes, with_assignment: bool, log) -> di
         breakdown["assignment"] = assignment
     breakdown["adam_ms_per_step"] = adam_variants(engine.model, chunk)
     if not single_threaded():
-        breakdown["thread_probe"] = thread_probe(engine.model, engine.precision, data.train_images,
-                                                 data.train_sums, max(1, chunk // 2), sizes.batch, min(3, sizes.repeats))
+        breakdown["thread_probe"] = thread_probe(
+            engine.model,
+            engine.precision,
+            data.train_images,
+            data.train_sums,
+            max(1, chunk // 2),
+            sizes.batch,
+            min(3, sizes.repeats),
+        )
     done = engine.step + chunk + 1
     log(f"{name}: top-up training to {sizes.agree_steps} steps, then evaluation fp32 vs auto")
     steps = top_up(engine.model, engine.precision, done, data.train_images, data.train_sums, sizes)
@@ -77,8 +86,14 @@ def run(args: argparse.Namespace, log) -> dict:
     started = time.perf_counter()
     train_size = max(sizes.images * (sizes.repeats + 1), sizes.agree_batch * 4)
     data = load_data("builtin", seed=0, train_size=train_size, val_size=sizes.eval_images, augment=False)
-    result = {"sizes": sizes.to_dict(), "loadavg_start": list(os.getloadavg()), "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "data": data.description, "models": {}}
+    result = {
+        "sizes": sizes.to_dict(),
+        "loadavg_start": list(os.getloadavg()),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "data": data.description,
+        "models": {},
+    }
     for name in models:
         with_assignment = not (name == "sumnet" and args.no_assignment_sumnet)
         result["models"][name] = bench_model(name, data, sizes, with_assignment, log)
@@ -121,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
 
         out = Console(width=max(Console().width, 150))
         out.print(all_tables(result))
-        out.print(f"torch {result['torch']}, {result['threads']} threads; {result['data']}; "
-                  f"bench took {result['seconds']:.0f} s; 1-min load average "
-                  f"{result['loadavg_start'][0]:.1f} at start, {result['loadavg_end'][0]:.1f} at end", highlight=False)
+        out.print(
+            f"torch {result['torch']}, {result['threads']} threads; {result['data']}; "
+            f"bench took {result['seconds']:.0f} s; 1-min load average "
+            f"{result['loadavg_start'][0]:.1f} at start, {result['loadavg_end'][0]:.1f} at end",
+            highlight=False,
+        )
     return 0
 
 

@@ -30,7 +30,7 @@ def engine_phases(engine, images: np.ndarray, sums: np.ndarray, batches: int, ba
     for b in range(batches + 1):  # the first batch is a warm-up
         marks = [time.perf_counter()]
         start = (b * batch_size) % max(1, len(sums) - batch_size + 1)
-        idx = torch.from_numpy(order[start:start + batch_size])
+        idx = torch.from_numpy(order[start : start + batch_size])
         x, y = x_all[idx], y_all[idx]
         marks.append(time.perf_counter())
         x = normalize(x)
@@ -49,8 +49,11 @@ def engine_phases(engine, images: np.ndarray, sums: np.ndarray, batches: int, ba
             for name, t0, t1 in zip(PHASES, marks, marks[1:]):
                 totals[name] += t1 - t0
     total = sum(totals.values())
-    return {"ms_per_batch": {k: 1000 * v / batches for k, v in totals.items()},
-            "share": {k: v / total for k, v in totals.items()}, "batch_size": batch_size}
+    return {
+        "ms_per_batch": {k: 1000 * v / batches for k, v in totals.items()},
+        "share": {k: v / total for k, v in totals.items()},
+        "batch_size": batch_size,
+    }
 
 
 def assignment_phases(pipeline, batches: int) -> dict:
@@ -70,9 +73,11 @@ def assignment_phases(pipeline, batches: int) -> dict:
         t2 = time.perf_counter()
         if b:
             loader, step = loader + t1 - t0, step + t2 - t1
-    return {"ms_per_batch": {"loader": 1000 * loader / batches, "model step": 1000 * step / batches},
-            "share": {"loader": loader / (loader + step), "model step": step / (loader + step)},
-            "batch_size": pipeline.batch_size}
+    return {
+        "ms_per_batch": {"loader": 1000 * loader / batches, "model step": 1000 * step / batches},
+        "share": {"loader": loader / (loader + step), "model step": step / (loader + step)},
+        "batch_size": pipeline.batch_size,
+    }
 
 
 ADAM_KINDS = {"default (engine)": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}
@@ -106,8 +111,9 @@ def adam_variants(model: nn.Module, steps: int) -> dict:
     return {kind: statistics.median(s) for kind, s in samples.items()}
 
 
-def thread_probe(model: nn.Module, precision, images: np.ndarray, sums: np.ndarray, batches: int,
-                 batch_size: int, repeats: int) -> dict:
+def thread_probe(
+    model: nn.Module, precision, images: np.ndarray, sums: np.ndarray, batches: int, batch_size: int, repeats: int
+) -> dict:
     """The engine's step on a copy of `model` with torch at 1 thread vs its default, interleaved.
 
     On a busy 2-core machine every parallel op waits at an OpenMP barrier for a core the
@@ -119,12 +125,13 @@ def thread_probe(model: nn.Module, precision, images: np.ndarray, sums: np.ndarr
     from bench.pipelines import PlainLoop
 
     default = torch.get_num_threads()
-    loop = PlainLoop(None, images, sums, batch_size, model=copy.deepcopy(model), precision=precision,
-                     channels_last=True)
+    loop = PlainLoop(
+        None, images, sums, batch_size, model=copy.deepcopy(model), precision=precision, channels_last=True
+    )
     samples: dict[int, list[float]] = {1: [], default: []}
     try:
         for repeat in range(repeats):
-            for threads in ((1, default) if repeat % 2 == 0 else (default, 1)):
+            for threads in (1, default) if repeat % 2 == 0 else (default, 1):
                 torch.set_num_threads(threads)
                 loop.run(1)  # let the new thread count settle
                 started = time.perf_counter()
@@ -133,6 +140,9 @@ def thread_probe(model: nn.Module, precision, images: np.ndarray, sums: np.ndarr
     finally:
         torch.set_num_threads(default)
     ratios = [one / many for one, many in zip(samples[1], samples[default])]
-    return {"threads": default, "images_per_s_1_thread": statistics.median(samples[1]),
-            "images_per_s_default": statistics.median(samples[default]),
-            "ratio_1_over_default": statistics.median(ratios)}
+    return {
+        "threads": default,
+        "images_per_s_1_thread": statistics.median(samples[1]),
+        "images_per_s_default": statistics.median(samples[default]),
+        "ratio_1_over_default": statistics.median(ratios),
+    }

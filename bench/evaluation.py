@@ -19,13 +19,15 @@ from bench.sizes import Sizes
 from digitsum.engine import evaluate, pick_precision
 
 
-def top_up(model: torch.nn.Module, precision: torch.dtype | None, done: int, images: np.ndarray,
-           sums: np.ndarray, sizes: Sizes) -> int:
+def top_up(
+    model: torch.nn.Module, precision: torch.dtype | None, done: int, images: np.ndarray, sums: np.ndarray, sizes: Sizes
+) -> int:
     """Train `model` (already `done` steps) with the engine's step until `agree_steps`; returns the total."""
     missing = max(0, sizes.agree_steps - done)
     if missing:
-        PlainLoop(None, images, sums, sizes.agree_batch, model=model, precision=precision,
-                  channels_last=True, seed=1).run(missing)
+        PlainLoop(
+            None, images, sums, sizes.agree_batch, model=model, precision=precision, channels_last=True, seed=1
+        ).run(missing)
     return done + missing
 
 
@@ -36,9 +38,9 @@ def measure_eval(model: torch.nn.Module, images: np.ndarray, sums: np.ndarray, s
     samples: dict[str, list[float]] = {name: [] for name in modes}
     results: dict[str, tuple[dict, np.ndarray]] = {}
     for name, precision in modes.items():  # warm-up, untimed
-        evaluate(model, images[:sizes.batch], sums[:sizes.batch], device, precision)
+        evaluate(model, images[: sizes.batch], sums[: sizes.batch], device, precision)
     for repeat in range(sizes.repeats):
-        for name in (list(modes) if repeat % 2 == 0 else list(reversed(modes))):
+        for name in list(modes) if repeat % 2 == 0 else list(reversed(modes)):
             started = time.perf_counter()
             results[name] = evaluate(model, images, sums, device, modes[name])
             samples[name].append(len(images) / (time.perf_counter() - started))
@@ -47,7 +49,8 @@ def measure_eval(model: torch.nn.Module, images: np.ndarray, sums: np.ndarray, s
         "auto_precision": str(modes["auto"] or "fp32"),
         "images_per_s": {name: statistics.median(s) for name, s in samples.items()},
         "ratio_auto_over_fp32": statistics.median(ratios),
-        "ratio_min": min(ratios), "ratio_max": max(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
         "agreement": agreement(results["fp32"], results["auto"]),
     }
 

@@ -61,8 +61,9 @@ class AssignmentPipeline:
     def __init__(self, model_name: str, images: np.ndarray, sums: np.ndarray, batch_size: int = 32) -> None:
         torch.manual_seed(0)
         self.batch_size = batch_size
-        self.loader = DataLoader(DigitSumDataset(images, sums, assignment_transform()),
-                                 batch_size=batch_size, shuffle=True)
+        self.loader = DataLoader(
+            DigitSumDataset(images, sums, assignment_transform()), batch_size=batch_size, shuffle=True
+        )
         self.model = assignment_model(model_name)
         self.criterion = nn.MSELoss()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.001)
@@ -93,9 +94,19 @@ class PlainLoop:
 
     label = "b: plain fp32 in-memory"
 
-    def __init__(self, model_name: str | None, images: np.ndarray, sums: np.ndarray, batch_size: int = 64,
-                 *, model: nn.Module | None = None, precision: torch.dtype | None = None,
-                 channels_last: bool = False, lr: float = 1e-3, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model_name: str | None,
+        images: np.ndarray,
+        sums: np.ndarray,
+        batch_size: int = 64,
+        *,
+        model: nn.Module | None = None,
+        precision: torch.dtype | None = None,
+        channels_last: bool = False,
+        lr: float = 1e-3,
+        seed: int = 0,
+    ) -> None:
         torch.manual_seed(seed)
         self.batch_size = batch_size
         self.x_all = torch.from_numpy(images)
@@ -111,7 +122,7 @@ class PlainLoop:
     def next_index(self) -> torch.Tensor:
         if self.pos + self.batch_size > len(self.order):
             self.order, self.pos = self.rng.permutation(len(self.order)), 0
-        idx = self.order[self.pos:self.pos + self.batch_size]
+        idx = self.order[self.pos : self.pos + self.batch_size]
         self.pos += self.batch_size
         return torch.from_numpy(idx)
 

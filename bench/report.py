@@ -6,9 +6,10 @@ from rich.console import Group
 from rich.table import Table
 
 
-
 def training_table(models: dict) -> Table:
-    table = Table(title="Training throughput (images/s, median of interleaved repeats; ratios = median of paired repeats)")
+    table = Table(
+        title="Training throughput (images/s, median of interleaved repeats; ratios = median of paired repeats)"
+    )
     for column in ("model", "variant", "images/s", "min–max", "× (a)", "× (b)", "× (d)"):
         table.add_column(column, justify="left" if column in ("model", "variant") else "right")
     for name, result in models.items():
@@ -34,22 +35,43 @@ def eval_table(models: dict) -> Table:
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, result in models.items():
         ev = result["eval"]
-        table.add_row(name, f"{ev['images_per_s']['fp32']:.0f}", f"{ev['images_per_s']['auto']:.0f}",
-                      ev["auto_precision"], f"{ev['ratio_auto_over_fp32']:.2f} ({ev['ratio_min']:.2f}–{ev['ratio_max']:.2f})")
+        table.add_row(
+            name,
+            f"{ev['images_per_s']['fp32']:.0f}",
+            f"{ev['images_per_s']['auto']:.0f}",
+            ev["auto_precision"],
+            f"{ev['ratio_auto_over_fp32']:.2f} ({ev['ratio_min']:.2f}–{ev['ratio_max']:.2f})",
+        )
     return table
 
 
 def agreement_table(models: dict) -> Table:
     table = Table(title="Mixed precision: same trained model, fp32 vs auto (bf16 autocast) predictions")
-    for column in ("model", "steps", "n", "pred std", "max |Δ|", "mean |Δ|", "round() agree",
-                   "round acc fp32 / bf16", "MAE fp32 / bf16"):
+    for column in (
+        "model",
+        "steps",
+        "n",
+        "pred std",
+        "max |Δ|",
+        "mean |Δ|",
+        "round() agree",
+        "round acc fp32 / bf16",
+        "MAE fp32 / bf16",
+    ):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, result in models.items():
         ag = result["eval"]["agreement"]
-        table.add_row(name, str(result["trained_steps"]), str(ag["n"]), f"{ag['prediction_std_fp32']:.2f}",
-                      f"{ag['max_abs_diff']:.4f}", f"{ag['mean_abs_diff']:.4f}", f"{ag['round_agree']:.2%}",
-                      f"{ag['fp32']['round_acc']:.2%} / {ag['auto']['round_acc']:.2%}",
-                      f"{ag['fp32']['mae']:.4f} / {ag['auto']['mae']:.4f}")
+        table.add_row(
+            name,
+            str(result["trained_steps"]),
+            str(ag["n"]),
+            f"{ag['prediction_std_fp32']:.2f}",
+            f"{ag['max_abs_diff']:.4f}",
+            f"{ag['mean_abs_diff']:.4f}",
+            f"{ag['round_agree']:.2%}",
+            f"{ag['fp32']['round_acc']:.2%} / {ag['auto']['round_acc']:.2%}",
+            f"{ag['fp32']['mae']:.4f} / {ag['auto']['mae']:.4f}",
+        )
     return table
 
 
@@ -64,20 +86,36 @@ def breakdown_table(models: dict) -> Table:
         for i, (path, phases) in enumerate(paths):
             ms = phases["ms_per_batch"]
             shares = ", ".join(f"{k} {phases['share'][k]:.0%} ({v:.1f})" for k, v in ms.items())
-            table.add_row(name, f"{path}, batch {phases['batch_size']}", f"{sum(ms.values()):.1f}", shares,
-                          end_section=i == len(paths) - 1 and "adam_ms_per_step" not in result["breakdown"])
+            table.add_row(
+                name,
+                f"{path}, batch {phases['batch_size']}",
+                f"{sum(ms.values()):.1f}",
+                shares,
+                end_section=i == len(paths) - 1 and "adam_ms_per_step" not in result["breakdown"],
+            )
         adam = result["breakdown"].get("adam_ms_per_step")
         if adam:
             base = adam.get("default (engine)")
-            cells = ", ".join(f"{k} {v:.1f} ms" + (f" (×{base / v:.1f})" if base and v else "") for k, v in adam.items())
-            table.add_row(name, "Adam step alone", f"{base:.1f}" if base else "", cells,
-                          end_section="thread_probe" not in result["breakdown"])
+            cells = ", ".join(
+                f"{k} {v:.1f} ms" + (f" (×{base / v:.1f})" if base and v else "") for k, v in adam.items()
+            )
+            table.add_row(
+                name,
+                "Adam step alone",
+                f"{base:.1f}" if base else "",
+                cells,
+                end_section="thread_probe" not in result["breakdown"],
+            )
         probe = result["breakdown"].get("thread_probe")
         if probe:
-            table.add_row(name, "engine step, torch threads", "",
-                          f"1 thread {probe['images_per_s_1_thread']:.0f} img/s vs {probe['threads']} threads "
-                          f"{probe['images_per_s_default']:.0f} img/s: ×{probe['ratio_1_over_default']:.2f}",
-                          end_section=True)
+            table.add_row(
+                name,
+                "engine step, torch threads",
+                "",
+                f"1 thread {probe['images_per_s_1_thread']:.0f} img/s vs {probe['threads']} threads "
+                f"{probe['images_per_s_default']:.0f} img/s: ×{probe['ratio_1_over_default']:.2f}",
+                end_section=True,
+            )
     return table
 
 
@@ -87,12 +125,19 @@ def startup_table(startup: dict) -> Table:
         table.add_column(column, justify="left" if column == "what" else "right")
     for what in ("python -c pass", "python -c 'import digitsum.cli'", "digitsum --help"):
         t = startup[what]
-        table.add_row(f"{what} (wall, {t['runs']} runs)", f"{t['median_s']:.3f} s", f"{t['min_s']:.3f}–{t['max_s']:.3f} s")
+        table.add_row(
+            f"{what} (wall, {t['runs']} runs)", f"{t['median_s']:.3f} s", f"{t['min_s']:.3f}–{t['max_s']:.3f} s"
+        )
     table.add_row("digitsum --help peak RSS", f"{startup['digitsum --help peak RSS MiB']:.0f} MiB", "")
-    table.add_row("python -c 'import torch' peak RSS (floor of any run)", f"{startup['import torch peak RSS MiB']:.0f} MiB", "")
+    table.add_row(
+        "python -c 'import torch' peak RSS (floor of any run)", f"{startup['import torch peak RSS MiB']:.0f} MiB", ""
+    )
     run = startup["short run"]
-    table.add_row(f"{run['args']} peak RSS", f"{run['peak_rss_mib']:.0f} MiB",
-                  f"wall {run['wall_s']:.1f} s, exit {run['exit_code']}")
+    table.add_row(
+        f"{run['args']} peak RSS",
+        f"{run['peak_rss_mib']:.0f} MiB",
+        f"wall {run['wall_s']:.1f} s, exit {run['exit_code']}",
+    )
     return table
 
 

@@ -7,22 +7,31 @@ from dataclasses import asdict, dataclass, replace
 
 @dataclass(frozen=True)
 class Sizes:
-    images: int = 320          # training images per variant in every timed repeat
-    repeats: int = 5           # interleaved repeats; medians are taken over these
-    warmup_batches: int = 2    # batches each variant runs untimed before its first repeat
-    batch: int = 64            # digitsum's batch size (ways b and c)
+    images: int = 320  # training images per variant in every timed repeat
+    repeats: int = 5  # interleaved repeats; medians are taken over these
+    warmup_batches: int = 2  # batches each variant runs untimed before its first repeat
+    batch: int = 64  # digitsum's batch size (ways b and c)
     assignment_batch: int = 32  # the assignment's DataLoader batch size (way a)
-    eval_images: int = 500     # validation images per evaluation call
-    agree_steps: int = 200     # training steps of the model compared in fp32 vs bf16
-    agree_batch: int = 16      # batch size of the top-up training for that model
-    startup_runs: int = 5      # subprocess runs per start-up figure
+    eval_images: int = 500  # validation images per evaluation call
+    agree_steps: int = 200  # training steps of the model compared in fp32 vs bf16
+    agree_batch: int = 16  # batch size of the top-up training for that model
+    startup_runs: int = 5  # subprocess runs per start-up figure
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-QUICK = Sizes(images=16, repeats=1, warmup_batches=1, batch=8, assignment_batch=4, eval_images=16,
-              agree_steps=3, agree_batch=4, startup_runs=1)
+QUICK = Sizes(
+    images=16,
+    repeats=1,
+    warmup_batches=1,
+    batch=8,
+    assignment_batch=4,
+    eval_images=16,
+    agree_steps=3,
+    agree_batch=4,
+    startup_runs=1,
+)
 
 
 def pick_sizes(quick: bool, images: int | None, repeats: int | None) -> Sizes:

@@ -15,9 +15,11 @@ import time
 
 # Runs its arguments as a child and prints that child's peak RSS (KiB on Linux): a clean
 # RUSAGE_CHILDREN, untouched by any other subprocess this bench has started.
-_PEAK_RSS = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
-             "stderr=subprocess.DEVNULL).returncode; "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+_PEAK_RSS = (
+    "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+    "stderr=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)"
+)
 
 
 def digitsum_command() -> list[str]:
@@ -56,15 +58,31 @@ def measure_startup(runs: int = 5, train_size: int = 256, val_size: int = 64) ->
         "digitsum --help": median_wall(cli + ["--help"], runs),
     }
     with tempfile.TemporaryDirectory(prefix="digitsum-bench-rss-") as out:
-        run_args = ["run", "--model", "sumnet", "--epochs", "1", "--train-size", str(train_size),
-                    "--val-size", str(val_size), "--out", out, "--json"]
+        run_args = [
+            "run",
+            "--model",
+            "sumnet",
+            "--epochs",
+            "1",
+            "--train-size",
+            str(train_size),
+            "--val-size",
+            str(val_size),
+            "--out",
+            out,
+            "--json",
+        ]
         rss, wall, rc = peak_rss_mib(cli + run_args)
         help_rss, _, _ = peak_rss_mib(cli + ["--help"])
         torch_rss, _, _ = peak_rss_mib([sys.executable, "-c", "import torch"])
     result["digitsum --help peak RSS MiB"] = help_rss
     result["import torch peak RSS MiB"] = torch_rss
-    result["short run"] = {"args": " ".join(["digitsum", *run_args[:-3], "--out", "TMP", "--json"]),
-                           "peak_rss_mib": rss, "wall_s": wall, "exit_code": rc}
+    result["short run"] = {
+        "args": " ".join(["digitsum", *run_args[:-3], "--out", "TMP", "--json"]),
+        "peak_rss_mib": rss,
+        "wall_s": wall,
+        "exit_code": rc,
+    }
     return result
 
 

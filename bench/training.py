@@ -86,7 +86,7 @@ class EngineDriver:
 
     def _run_baselines(self) -> None:
         turn = len(self.engine.samples)
-        order = self.baselines[turn % len(self.baselines):] + self.baselines[:turn % len(self.baselines)]
+        order = self.baselines[turn % len(self.baselines) :] + self.baselines[: turn % len(self.baselines)]
         for variant in reversed(order) if turn % 2 else order:
             variant.time_repeat(self.sizes.images)
 
@@ -95,29 +95,42 @@ def engine_config(model: str, sizes: Sizes, out: str) -> RunConfig:
     """The engine's defaults, sized so one epoch covers warm-up plus every repeat and its settling batch."""
     chunk = max(1, sizes.images // sizes.batch)
     batches = sizes.warmup_batches + sizes.repeats * (chunk + 1) + 1
-    return RunConfig(model=model, out=out, epochs=1, batch_size=sizes.batch,
-                     train_size=batches * sizes.batch, val_size=max(sizes.batch, 16))
+    return RunConfig(
+        model=model,
+        out=out,
+        epochs=1,
+        batch_size=sizes.batch,
+        train_size=batches * sizes.batch,
+        val_size=max(sizes.batch, 16),
+    )
 
 
-def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
-                     with_assignment: bool = True) -> dict:
+def measure_training(
+    model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes, with_assignment: bool = True
+) -> dict:
     """Images/s per variant (median of repeats), paired ratios, and the engine-trained model."""
     import torch
 
     engine_variant = Timed(ENGINE)
     control = Control()
-    with BaselineProcess(model, images, sums, sizes, with_assignment, torch.get_num_threads()) as remote, \
-            tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out:
-        baselines = [Timed(label, remote.runner("warm", label), remote.runner("time", label))
-                     for label in remote.labels]
+    with (
+        BaselineProcess(model, images, sums, sizes, with_assignment, torch.get_num_threads()) as remote,
+        tempfile.TemporaryDirectory(prefix="digitsum-bench-") as out,
+    ):
+        baselines = [
+            Timed(label, remote.runner("warm", label), remote.runner("time", label)) for label in remote.labels
+        ]
         if with_assignment:  # how much of the engine's lead the allocator setting alone would give (a)
             here = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
             baselines.append(Timed(ASSIGNMENT_HERE, here.run, partial(images_per_s, here)))
         driver = EngineDriver(engine_variant, baselines, sizes, control)
         engine = Engine(engine_config(model, sizes, out), control=control, subscribers=[driver])
         engine.run()
-        phases = (remote.ask("phases", ASSIGNMENT, max(1, sizes.images // sizes.assignment_batch))
-                  if with_assignment else None)
+        phases = (
+            remote.ask("phases", ASSIGNMENT, max(1, sizes.images // sizes.assignment_batch))
+            if with_assignment
+            else None
+        )
     variants = sorted(baselines + [engine_variant], key=lambda v: v.label)  # a, b, c, d
     return {
         "variants": {v.label: summarize(v.samples) for v in variants},
@@ -132,8 +145,12 @@ def measure_training(model: str, images: np.ndarray, sums: np.ndarray, sizes: Si
 
 
 def summarize(samples: list[float]) -> dict:
-    return {"images_per_s": statistics.median(samples), "min": min(samples), "max": max(samples),
-            "samples": [round(s, 2) for s in samples]}
+    return {
+        "images_per_s": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "samples": [round(s, 2) for s in samples],
+    }
 
 
 def paired_ratios(variants: list[Timed]) -> dict:
@@ -141,8 +158,12 @@ def paired_ratios(variants: list[Timed]) -> dict:
     by_label = {v.label: v.samples for v in variants}
     pairs = []
     if ASSIGNMENT in by_label:
-        pairs += [("b/a", PLAIN, ASSIGNMENT), ("c/a", ENGINE, ASSIGNMENT),
-                  ("d/a", ASSIGNMENT_HERE, ASSIGNMENT), ("c/d", ENGINE, ASSIGNMENT_HERE)]
+        pairs += [
+            ("b/a", PLAIN, ASSIGNMENT),
+            ("c/a", ENGINE, ASSIGNMENT),
+            ("d/a", ASSIGNMENT_HERE, ASSIGNMENT),
+            ("c/d", ENGINE, ASSIGNMENT_HERE),
+        ]
     pairs.append(("c/b", ENGINE, PLAIN))
     ratios = {}
     for name, num, den in pairs:

@@ -28,8 +28,9 @@ def images_per_s(way, images: int) -> float:
     return batches * way.batch_size / (time.perf_counter() - started)
 
 
-def _serve(conn, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
-           with_assignment: bool, threads: int) -> None:
+def _serve(
+    conn, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes, with_assignment: bool, threads: int
+) -> None:
     import torch
 
     torch.set_num_threads(threads)
@@ -61,12 +62,14 @@ def _answer(way, command: str, amount: int) -> Any:
 class BaselineProcess:
     """The parent's handle: `labels` names the ways it runs; `ask` runs one command there."""
 
-    def __init__(self, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes,
-                 with_assignment: bool, threads: int) -> None:
+    def __init__(
+        self, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes, with_assignment: bool, threads: int
+    ) -> None:
         context = mp.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, daemon=True,
-                                       args=(child, model, images, sums, sizes, with_assignment, threads))
+        self.process = context.Process(
+            target=_serve, daemon=True, args=(child, model, images, sums, sizes, with_assignment, threads)
+        )
         self.process.start()
         child.close()
         self.labels: list[str] = self.conn.recv()

@@ -24,7 +24,7 @@ import threading
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h>
 KEEP_BYTES = 1 << 30  # how much freed memory may stay at the top of the heap between batches
 HEAP_UP_TO = 32 << 20  # blocks up to this size come from the heap (a batch's activations); larger
-                       # one-off buffers (evaluation batches) still get their own mapping and go back
+# one-off buffers (evaluation batches) still get their own mapping and go back
 
 
 @functools.cache

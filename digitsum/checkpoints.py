@@ -73,10 +73,16 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL (\S+)", str(exc))
         if not found:  # garbage bytes fail in the same unpickler: corrupt, not hostile
-            raise BadInput(f"{path}: not a readable checkpoint (truncated or corrupt: {_unpickler_detail(exc)})") from None
-        raise BadInput(f"{path}: refused to load: it holds objects other than tensors and plain data ({found.group(1)[:120]})") from None
+            raise BadInput(
+                f"{path}: not a readable checkpoint (truncated or corrupt: {_unpickler_detail(exc)})"
+            ) from None
+        raise BadInput(
+            f"{path}: refused to load: it holds objects other than tensors and plain data ({found.group(1)[:120]})"
+        ) from None
     except Exception as exc:  # torch.load fails on garbage in many ways (KeyError, struct.error, ...)
-        raise BadInput(f"{path}: not a readable checkpoint (truncated or corrupt: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+        raise BadInput(
+            f"{path}: not a readable checkpoint (truncated or corrupt: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise BadInput(f"{path}: not a digitsum checkpoint (no '{FORMAT}' tag; a plain state dict?)")
     version = ckpt.get("version")
@@ -107,11 +113,15 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike = "check
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise BadInput(f"{path}: cannot build model {spec.get('name')!r} from its recorded arguments ({str(exc)[:120]})") from None
+        raise BadInput(
+            f"{path}: cannot build model {spec.get('name')!r} from its recorded arguments ({str(exc)[:120]})"
+        ) from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
-        raise BadInput(f"{path}: weights do not fit model {spec.get('name')!r} ({str(exc).splitlines()[0][:120]})") from None
+        raise BadInput(
+            f"{path}: weights do not fit model {spec.get('name')!r} ({str(exc).splitlines()[0][:120]})"
+        ) from None
     return model.eval()
 
 
@@ -138,10 +148,15 @@ class CheckpointInfo:
 def describe(path: Path, ckpt: dict[str, Any]) -> CheckpointInfo:
     metrics = ckpt.get("metrics") or {}
     return CheckpointInfo(
-        path=str(path), run=str(ckpt.get("run_id") or path.parent.name),
-        model=str(ckpt["model"].get("name", "?")), epoch=int(ckpt.get("epoch", 0)),
-        val_loss=metrics.get("val_loss"), round_acc=metrics.get("round_acc"), mae=metrics.get("mae"),
-        created=str(ckpt.get("created", "")), kind=str(ckpt.get("kind", "")),
+        path=str(path),
+        run=str(ckpt.get("run_id") or path.parent.name),
+        model=str(ckpt["model"].get("name", "?")),
+        epoch=int(ckpt.get("epoch", 0)),
+        val_loss=metrics.get("val_loss"),
+        round_acc=metrics.get("round_acc"),
+        mae=metrics.get("mae"),
+        created=str(ckpt.get("created", "")),
+        kind=str(ckpt.get("kind", "")),
     )
 
 

@@ -13,8 +13,12 @@ import typer
 from digitsum.config import DEFAULT_MODEL, RunConfig
 from digitsum.errors import DigitsumError
 
-app = typer.Typer(help="Train and inspect a CNN that reads four handwritten digits and predicts their sum.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Train and inspect a CNN that reads four handwritten digits and predicts their sum.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(help="Work with data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -34,8 +38,12 @@ def _stderr():
 @app.command()
 def run(
     data: DataOpt = _DEFAULTS.data,
-    model: Annotated[str, typer.Option(help="Network: 'sumnet' (default) or 'seed' (the assignment's).")] = DEFAULT_MODEL,
-    epochs: Annotated[int, typer.Option(help="Total epochs of the run (with --resume: continue until this one).")] = _DEFAULTS.epochs,
+    model: Annotated[
+        str, typer.Option(help="Network: 'sumnet' (default) or 'seed' (the assignment's).")
+    ] = DEFAULT_MODEL,
+    epochs: Annotated[
+        int, typer.Option(help="Total epochs of the run (with --resume: continue until this one).")
+    ] = _DEFAULTS.epochs,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = _DEFAULTS.batch_size,
     lr: Annotated[float, typer.Option(help="Peak learning rate of the one-cycle schedule.")] = _DEFAULTS.lr,
     seed: Annotated[int, typer.Option(help="Seed for data, initial weights and shuffling.")] = _DEFAULTS.seed,
@@ -44,16 +52,34 @@ def run(
     train_size: Annotated[int, typer.Option(help="Training composites (builtin/IDX data).")] = _DEFAULTS.train_size,
     val_size: Annotated[int, typer.Option(help="Validation composites (builtin/IDX data).")] = _DEFAULTS.val_size,
     resume: Annotated[Optional[Path], typer.Option(help="Continue from a checkpoint (e.g. RUN/last.pt).")] = None,
-    precision: Annotated[str, typer.Option(help="auto (bf16 autocast where native), fp32 or bf16.")] = _DEFAULTS.precision,
-    loss: Annotated[str, typer.Option(help="Objective: auto (the model's own: huber for sumnet, mse for seed), mse or huber.")] = _DEFAULTS.loss,
-    weight_decay: Annotated[Optional[float], typer.Option(help="AdamW weight decay (default: the model's own: 0.1 for sumnet, 0 for seed).")] = None,
+    precision: Annotated[
+        str, typer.Option(help="auto (bf16 autocast where native), fp32 or bf16.")
+    ] = _DEFAULTS.precision,
+    loss: Annotated[
+        str, typer.Option(help="Objective: auto (the model's own: huber for sumnet, mse for seed), mse or huber.")
+    ] = _DEFAULTS.loss,
+    weight_decay: Annotated[
+        Optional[float], typer.Option(help="AdamW weight decay (default: the model's own: 0.1 for sumnet, 0 for seed).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a model headless; writes OUT/<run-id>/ with best.pt, last.pt, metrics.jsonl, config.json."""
-    config = RunConfig(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                       device=device, out=str(out), train_size=train_size, val_size=val_size,
-                       resume=str(resume) if resume else None, precision=precision, loss=loss,
-                       weight_decay=weight_decay).validate()
+    config = RunConfig(
+        data=data,
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        out=str(out),
+        train_size=train_size,
+        val_size=val_size,
+        resume=str(resume) if resume else None,
+        precision=precision,
+        loss=loss,
+        weight_decay=weight_decay,
+    ).validate()
     from digitsum.control import Control
     from digitsum.distributed import DistContext
     from digitsum.engine import Engine
@@ -66,8 +92,12 @@ def run(
     result = Engine(config, control=control, subscribers=[RunLog(), ConsoleReporter(console)]).run()
     if caught:
         number = caught[0]
-        console.print(f"interrupted: {result.last} holds epoch {result.epoch}; resume with "
-                      f"digitsum run --resume {result.last} --epochs {config.epochs}", highlight=False, soft_wrap=True)
+        console.print(
+            f"interrupted: {result.last} holds epoch {result.epoch}; resume with "
+            f"digitsum run --resume {result.last} --epochs {config.epochs}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(128 + number)
     if DistContext.from_env().is_main:  # under torchrun, rank 0 alone reports
         _print_summary(result, console, as_json)
@@ -104,17 +134,31 @@ def _print_summary(result, console, as_json: bool) -> None:
         console.print(Text.from_ansi(history_chart(result.history, width=min(console.width, 120), height=18)))
     console.print(f"run folder: {result.run_dir}", highlight=False)
     if best:
-        console.print(f"best epoch {best['epoch']}: val loss {best['val_loss']:.4f}  round acc {best['round_acc']:.2%}  "
-                      f"MAE {best['mae']:.4f}  -> {result.best}", highlight=False)
+        console.print(
+            f"best epoch {best['epoch']}: val loss {best['val_loss']:.4f}  round acc {best['round_acc']:.2%}  "
+            f"MAE {best['mae']:.4f}  -> {result.best}",
+            highlight=False,
+        )
     if as_json:
-        print(json.dumps({"run_dir": str(result.run_dir), "best": str(result.best) if result.best else None, "last": str(result.last),
-                          "epoch": result.epoch, **{k: v for k, v in best.items() if k != "epochs"}}))
+        print(
+            json.dumps(
+                {
+                    "run_dir": str(result.run_dir),
+                    "best": str(result.best) if result.best else None,
+                    "last": str(result.last),
+                    "epoch": result.epoch,
+                    **{k: v for k, v in best.items() if k != "epochs"},
+                }
+            )
+        )
 
 
 @app.command("eval")
 def eval_(
     checkpoint: Annotated[Path, typer.Argument(help="A digitsum checkpoint (.pt).")],
-    data: Annotated[Optional[str], typer.Option("--data", help="Data to judge on (default: the checkpoint's own).")] = None,
+    data: Annotated[
+        Optional[str], typer.Option("--data", help="Data to judge on (default: the checkpoint's own).")
+    ] = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
@@ -127,14 +171,18 @@ def eval_(
         return
     m = ev.metrics
     print(f"{checkpoint} on {ev.data}")
-    print(f"n {len(ev.targets):,}  loss {m['loss']:.4f}  mae {m['mae']:.4f}  floor {m['floor_acc']:.2%}  "
-          f"ceil {m['ceil_acc']:.2%}  round {m['round_acc']:.2%}")
+    print(
+        f"n {len(ev.targets):,}  loss {m['loss']:.4f}  mae {m['mae']:.4f}  floor {m['floor_acc']:.2%}  "
+        f"ceil {m['ceil_acc']:.2%}  round {m['round_acc']:.2%}"
+    )
 
 
 @app.command()
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="A digitsum checkpoint (.pt).")],
-    data: Annotated[Optional[str], typer.Option("--data", help="Data to predict on (default: the checkpoint's own).")] = None,
+    data: Annotated[
+        Optional[str], typer.Option("--data", help="Data to predict on (default: the checkpoint's own).")
+    ] = None,
     count: Annotated[int, typer.Option(min=1, help="How many images.")] = 8,
     device: DeviceOpt = "auto",
     unicode: Annotated[bool, typer.Option(help="Draw images with Unicode half-blocks instead of ASCII.")] = False,
@@ -144,7 +192,10 @@ def predict(
     from digitsum.inference import evaluate_checkpoint
 
     ev = evaluate_checkpoint(checkpoint, data, device, limit=count)
-    rows = [{"index": i, "prediction": float(p), "target": int(t)} for i, (p, t) in enumerate(zip(ev.predictions, ev.targets))]
+    rows = [
+        {"index": i, "prediction": float(p), "target": int(t)}
+        for i, (p, t) in enumerate(zip(ev.predictions, ev.targets))
+    ]
     if as_json:
         print(json.dumps(rows))
         return
@@ -158,8 +209,10 @@ def predict(
         rounded = round(row["prediction"])
         ok = rounded == row["target"]
         colour = "green" if ok else "red"
-        console.print(f"[bold]#{row['index']}[/]  predicted {row['prediction']:.2f} -> [{colour}]{rounded}[/]  "
-                      f"true {row['target']}  error {row['prediction'] - row['target']:+.2f}")
+        console.print(
+            f"[bold]#{row['index']}[/]  predicted {row['prediction']:.2f} -> [{colour}]{rounded}[/]  "
+            f"true {row['target']}  error {row['prediction'] - row['target']:+.2f}"
+        )
         if unicode:
             console.print(halfblock_text(image, width))
         else:
@@ -183,8 +236,15 @@ def checkpoints(
 
     table = Table("path", "model", "epoch", "val loss", "round acc", "MAE", "created")
     for r in rows:
-        table.add_row(r.path, r.model, str(r.epoch), _fmt(r.val_loss, ".4f"), _fmt(r.round_acc, ".1%"),
-                      _fmt(r.mae, ".3f"), r.created)
+        table.add_row(
+            r.path,
+            r.model,
+            str(r.epoch),
+            _fmt(r.val_loss, ".4f"),
+            _fmt(r.round_acc, ".1%"),
+            _fmt(r.mae, ".3f"),
+            r.created,
+        )
     Console().print(table)
 
 
@@ -240,8 +300,14 @@ def compare(
     table = Table("run", "epochs", "best epoch", "val loss", "round acc", "MAE")
     for row in result["runs"]:
         b = row["best"]
-        table.add_row(row["run"], str(row["epochs"]), str(b.get("epoch", "-")), _fmt(b.get("val_loss"), ".4f"),
-                      _fmt(b.get("round_acc"), ".1%"), _fmt(b.get("mae"), ".3f"))
+        table.add_row(
+            row["run"],
+            str(row["epochs"]),
+            str(b.get("epoch", "-")),
+            _fmt(b.get("val_loss"), ".4f"),
+            _fmt(b.get("round_acc"), ".1%"),
+            _fmt(b.get("mae"), ".3f"),
+        )
     console.print(table)
     diffs = result["config_differences"]
     if diffs:

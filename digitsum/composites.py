@@ -73,12 +73,13 @@ def _vary_thickness(x, draw: np.ndarray, share: float):
     return x
 
 
-def augmented_pool(digits: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator,
-                   max_copies: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def augmented_pool(
+    digits: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator, max_copies: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """A few fresh augmented variants of every pool digit: far cheaper than one per placement."""
     copies = int(min(max_copies, max(1, np.ceil(count * DIGITS_PER_IMAGE / len(digits)))))
     pool = np.concatenate([digits] * copies)
-    chunks = [augment_digits(pool[i:i + AUGMENT_CHUNK], rng) for i in range(0, len(pool), AUGMENT_CHUNK)]
+    chunks = [augment_digits(pool[i : i + AUGMENT_CHUNK], rng) for i in range(0, len(pool), AUGMENT_CHUNK)]
     return np.concatenate(chunks), np.concatenate([labels] * copies)
 
 
@@ -96,8 +97,9 @@ def _bounding_boxes(digits: np.ndarray) -> np.ndarray:
     return np.stack([top, bottom, left, right], axis=1)
 
 
-def compose(digits: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator,
-            augment: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def compose(
+    digits: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator, augment: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw `count` composites of four pool digits; returns uint8 images and int64 sums."""
     if augment:
         digits, labels = augmented_pool(digits, labels, count, rng)
@@ -115,8 +117,9 @@ def compose(digits: np.ndarray, labels: np.ndarray, count: int, rng: np.random.G
     return images, sums
 
 
-def _paste_row(canvas: np.ndarray, digits: np.ndarray, boxes: np.ndarray, x: int,
-               gaps: np.ndarray, y_jitter: np.ndarray) -> None:
+def _paste_row(
+    canvas: np.ndarray, digits: np.ndarray, boxes: np.ndarray, x: int, gaps: np.ndarray, y_jitter: np.ndarray
+) -> None:
     """Place four cropped digits left to right; shrink the gaps when they would not fit."""
     widths = [min(int(r - l), WIDTH) for _, _, l, r in boxes]
     free = WIDTH - x - sum(widths)
@@ -129,6 +132,6 @@ def _paste_row(canvas: np.ndarray, digits: np.ndarray, boxes: np.ndarray, x: int
         h, w = crop.shape
         y = int(y_jitter[k] * (HEIGHT - h + 1))
         x = min(x, WIDTH - w)
-        region = canvas[y:y + h, x:x + w]
+        region = canvas[y : y + h, x : x + w]
         np.maximum(region, crop, out=region)
         x += w + (gaps[k] if k < len(gaps) else 0)

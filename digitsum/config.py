@@ -43,9 +43,7 @@ class RunConfig:
         if self.batch_size < 1:
             raise BadInput(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.train_size < 1 or self.val_size < 1:
-            raise BadInput(
-                f"--train-size and --val-size must be positive, got {self.train_size} and {self.val_size}"
-            )
+            raise BadInput(f"--train-size and --val-size must be positive, got {self.train_size} and {self.val_size}")
         if not self.lr > 0:
             raise BadInput(f"--lr must be positive, got {self.lr}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

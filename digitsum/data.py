@@ -41,12 +41,20 @@ class DataBundle:
         if self.pools is None or not self.fresh_each_epoch or epoch <= 1:
             return self.train_images, self.train_sums
         rng = np.random.default_rng([self.seed, epoch, 1])
-        return compose(self.pools.train_digits, self.pools.train_labels, len(self.train_sums),
-                       rng, augment=self.augment)
+        return compose(
+            self.pools.train_digits, self.pools.train_labels, len(self.train_sums), rng, augment=self.augment
+        )
 
 
-def load_data(spec: str, *, seed: int = 0, train_size: int = 24_000, val_size: int = 6_000,
-              augment: bool = False, fresh_each_epoch: bool = False) -> DataBundle:
+def load_data(
+    spec: str,
+    *,
+    seed: int = 0,
+    train_size: int = 24_000,
+    val_size: int = 6_000,
+    augment: bool = False,
+    fresh_each_epoch: bool = False,
+) -> DataBundle:
     """Open a source and build its train/validation split (seeded, reproducible)."""
     source = open_source(spec)
     if isinstance(source, ImageSet):
@@ -66,8 +74,9 @@ def _split_images(source: ImageSet, seed: int) -> DataBundle:
     order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, int(round(n * 0.2)))
     va, tr = order[:n_val], order[n_val:]
-    return DataBundle(source.images[tr], source.sums[tr], source.images[va], source.sums[va],
-                      source.description + ", split 80/20")
+    return DataBundle(
+        source.images[tr], source.sums[tr], source.images[va], source.sums[va], source.description + ", split 80/20"
+    )
 
 
 def load_eval_set(spec: str, *, seed: int = 0, val_size: int = 6_000) -> tuple[np.ndarray, np.ndarray, str]:

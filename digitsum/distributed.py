@@ -22,8 +22,9 @@ class DistContext:
 
     @classmethod
     def from_env(cls) -> "DistContext":
-        return cls(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                   int(os.environ.get("LOCAL_RANK", 0)))
+        return cls(
+            int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+        )
 
     @property
     def enabled(self) -> bool:
@@ -62,7 +63,7 @@ class DistContext:
     def shard(self, order: np.ndarray) -> np.ndarray:
         """DistributedSampler's split: every rank takes every world-th index of the shared order."""
         usable = len(order) - len(order) % self.world
-        return order[self.rank:usable:self.world]
+        return order[self.rank : usable : self.world]
 
     def any(self, flag: bool) -> bool:
         """True on every rank when it is true on any (a stop must be collective, or DDP hangs)."""

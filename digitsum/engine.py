@@ -27,8 +27,19 @@ from digitsum.control import Control
 from digitsum.distributed import DistContext, digest
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.errors import BadInput, TrainingFailed
-from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Paused,
-                             Resumed, RunStarted, Subscriber, SystemStats)
+from digitsum.events import (
+    BatchEnd,
+    CheckpointSaved,
+    EpochEnd,
+    Event,
+    Failed,
+    Finished,
+    Paused,
+    Resumed,
+    RunStarted,
+    Subscriber,
+    SystemStats,
+)
 from digitsum.losses import OBJECTIVES
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
@@ -36,7 +47,7 @@ from digitsum.recipes import objective_name, weight_decay_for
 from digitsum.system import SystemSampler
 
 EVAL_BATCH = 64  # as fast per image as 500 on a CPU, and its activations stay on the heap
-                 # (digitsum.allocator); 500 measured 1,490 vs 3,130 img/s for seed, 4,200 vs 4,900 for sumnet
+# (digitsum.allocator); 500 measured 1,490 vs 3,130 img/s for seed, 4,200 vs 4,900 for sumnet
 SYSTEM_INTERVAL = 2.0  # seconds between SystemStats events
 
 
@@ -82,8 +93,14 @@ def one_cycle_lr(step: int, total: int, max_lr: float, warmup: float = 0.25) -> 
     return end + (max_lr - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def evaluate(model: nn.Module, images: np.ndarray, sums: np.ndarray, device: torch.device,
-             precision: torch.dtype | None, control: Control | None = None) -> tuple[dict[str, float], np.ndarray]:
+def evaluate(
+    model: nn.Module,
+    images: np.ndarray,
+    sums: np.ndarray,
+    device: torch.device,
+    precision: torch.dtype | None,
+    control: Control | None = None,
+) -> tuple[dict[str, float], np.ndarray]:
     """Metrics and float predictions of `model` on uint8 images, in large no-grad batches."""
     model.eval()
     preds = []
@@ -91,10 +108,10 @@ def evaluate(model: nn.Module, images: np.ndarray, sums: np.ndarray, device: tor
         for i in range(0, len(images), EVAL_BATCH):
             if control is not None and control.stop_requested:
                 break
-            x = normalize(torch.from_numpy(images[i:i + EVAL_BATCH]).to(device))
+            x = normalize(torch.from_numpy(images[i : i + EVAL_BATCH]).to(device))
             preds.append(_forward(model, x, precision).float().cpu())
     pred = torch.cat(preds) if preds else torch.empty(0)
-    return compute_metrics(pred, torch.from_numpy(sums[:len(pred)])), pred.numpy()
+    return compute_metrics(pred, torch.from_numpy(sums[: len(pred)])), pred.numpy()
 
 
 def _forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None) -> torch.Tensor:
@@ -106,8 +123,9 @@ def _forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None) -
 class Engine:
     """Trains one run; call `run()` (blocking) from whichever thread should do the work."""
 
-    def __init__(self, config: RunConfig, *, control: Control | None = None,
-                 subscribers: Iterable[Subscriber] = ()) -> None:
+    def __init__(
+        self, config: RunConfig, *, control: Control | None = None, subscribers: Iterable[Subscriber] = ()
+    ) -> None:
         self.config = config.validate()
         self.control = control or Control()
         self.subscribers: list[Subscriber] = list(subscribers)
@@ -140,12 +158,19 @@ class Engine:
         self.objective_name = objective_name(cfg.loss, cfg.model)
         self.objective = OBJECTIVES[self.objective_name]
         self.data: DataBundle = load_data(
-            cfg.data, seed=cfg.seed, train_size=cfg.train_size, val_size=cfg.val_size,
-            augment=cfg.augment, fresh_each_epoch=cfg.fresh_each_epoch)
+            cfg.data,
+            seed=cfg.seed,
+            train_size=cfg.train_size,
+            val_size=cfg.val_size,
+            augment=cfg.augment,
+            fresh_each_epoch=cfg.fresh_each_epoch,
+        )
         n_train = len(self.data.train_sums) // self.dist.world  # this rank's share
         if cfg.batch_size > n_train:
-            raise BadInput(f"--batch-size {cfg.batch_size} is larger than the {n_train:,} training images"
-                           + (f" per process ({self.dist.world} processes)" if self.dist.enabled else ""))
+            raise BadInput(
+                f"--batch-size {cfg.batch_size} is larger than the {n_train:,} training images"
+                + (f" per process ({self.dist.world} processes)" if self.dist.enabled else "")
+            )
         self.batches = n_train // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
         torch.manual_seed(cfg.seed)
         if resumed is not None:
@@ -156,7 +181,9 @@ class Engine:
         self.model.to(self.device, memory_format=torch.channels_last)
         self.net = self.dist.wrap(self.model)  # what trains; self.model is what gets saved
         self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=self.weight_decay, fused=True)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=cfg.lr, weight_decay=self.weight_decay, fused=True
+        )
         self.ema = _make_ema(self.model, cfg.ema)
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
@@ -184,10 +211,16 @@ class Engine:
 
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"
-        info = {**self.config.to_dict(), "model_kwargs": self.model_kwargs, "data_description": self.data.description,
-                "device_used": str(self.device), "precision_used": str(self.precision or "fp32"),
-                "loss_used": self.objective_name, "weight_decay_used": self.weight_decay,
-                "world_size": self.dist.world}
+        info = {
+            **self.config.to_dict(),
+            "model_kwargs": self.model_kwargs,
+            "data_description": self.data.description,
+            "device_used": str(self.device),
+            "precision_used": str(self.precision or "fp32"),
+            "loss_used": self.objective_name,
+            "weight_decay_used": self.weight_decay,
+            "world_size": self.dist.world,
+        }
         try:
             path.write_text(json.dumps(info, indent=2) + "\n")
         except OSError as exc:
@@ -205,11 +238,22 @@ class Engine:
         self.step = self.start_epoch * self.batches
         self.system, self._last_system = SystemSampler(), time.monotonic()
         self.total_steps = cfg.epochs * self.batches
-        self.emit(RunStarted(
-            run_id=self.run_id, run_dir=str(self.run_dir), model=cfg.model, device=str(self.device),
-            data=self.data.description, epochs=cfg.epochs, start_epoch=self.start_epoch,
-            batches_per_epoch=self.batches, train_size=len(self.data.train_sums), val_size=len(self.data.val_sums),
-            config=cfg.to_dict(), history=self.history))
+        self.emit(
+            RunStarted(
+                run_id=self.run_id,
+                run_dir=str(self.run_dir),
+                model=cfg.model,
+                device=str(self.device),
+                data=self.data.description,
+                epochs=cfg.epochs,
+                start_epoch=self.start_epoch,
+                batches_per_epoch=self.batches,
+                train_size=len(self.data.train_sums),
+                val_size=len(self.data.val_sums),
+                config=cfg.to_dict(),
+                history=self.history,
+            )
+        )
         if not self.last_path.exists():
             self._save(self.last_path, "last", self.start_epoch)
         epoch = self.start_epoch
@@ -226,8 +270,16 @@ class Engine:
         stopped = self.control.stop_requested
         best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
         best_path = self.best_path if self.best_path.exists() else None
-        self.emit(Finished(run_dir=str(self.run_dir), best=str(best_path or ""), last=str(self.last_path),
-                           epoch=epoch, stopped=stopped, best_metrics=best))
+        self.emit(
+            Finished(
+                run_dir=str(self.run_dir),
+                best=str(best_path or ""),
+                last=str(self.last_path),
+                epoch=epoch,
+                stopped=stopped,
+                best_metrics=best,
+            )
+        )
         return RunResult(self.run_dir, best_path, self.last_path, epoch, stopped, best, self.history)
 
     def _run_epoch(self, epoch: int) -> bool:
@@ -244,24 +296,34 @@ class Engine:
             self._obey_control(epoch, b)
             if self._stop_agreed():
                 return False
-            idx = torch.from_numpy(order[b * cfg.batch_size:(b + 1) * cfg.batch_size]).to(self.device)
+            idx = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size]).to(self.device)
             loss = self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1)
             losses.append(loss)
             elapsed = time.perf_counter() - started - self._paused_for
-            self.emit(BatchEnd(epoch=epoch, batch=b + 1, batches=self.batches, loss=loss,
-                               images_per_s=(b + 1) * cfg.batch_size / max(elapsed, 1e-9)))
+            self.emit(
+                BatchEnd(
+                    epoch=epoch,
+                    batch=b + 1,
+                    batches=self.batches,
+                    loss=loss,
+                    images_per_s=(b + 1) * cfg.batch_size / max(elapsed, 1e-9),
+                )
+            )
             self._sample_system(epoch, b + 1)
         seconds = time.perf_counter() - started - self._paused_for
         release_freed_memory()  # what the batches kept goes back before validation and saving need theirs
         val_started = time.perf_counter()
-        metrics, _ = evaluate(self.inference_model, self.data.val_images, self.data.val_sums, self.device,
-                              self.precision, self.control)
+        metrics, _ = evaluate(
+            self.inference_model, self.data.val_images, self.data.val_sums, self.device, self.precision, self.control
+        )
         if self._stop_agreed():
             return False
         if not math.isfinite(metrics["loss"]):  # never record it as an epoch, nor claim a best.pt that is not there
-            raise TrainingFailed(f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
-                                 f"{self.last_path} holds epoch {epoch - 1}")
-        shards = self._shard_report(order[:self.batches * cfg.batch_size])
+            raise TrainingFailed(
+                f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
+                f"{self.last_path} holds epoch {epoch - 1}"
+            )
+        shards = self._shard_report(order[: self.batches * cfg.batch_size])
         self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started, shards)
         release_freed_memory()  # and validation's, before the next epoch's data is drawn
         return True
@@ -299,9 +361,14 @@ class Engine:
         loss = self.objective(pred, y)
         value = nn.functional.mse_loss(pred.detach(), y).item()  # reported as MSE, like validation
         if self.dist.any(not math.isfinite(value)):
-            exc = TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; "
-                                 + (f"best checkpoint kept at {self.best_path}" if self.best_path.exists() else
-                                    f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"))
+            exc = TrainingFailed(
+                f"loss became {value} at epoch {epoch}, batch {batch}; "
+                + (
+                    f"best checkpoint kept at {self.best_path}"
+                    if self.best_path.exists()
+                    else f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"
+                )
+            )
             exc.batch = batch
             raise exc
         self.optimizer.zero_grad(set_to_none=True)
@@ -329,13 +396,27 @@ class Engine:
             path = self.run_dir / f"{tag}-e{epoch:03d}-b{batch:05d}.pt"
             self._save(path, tag, epoch - 1, batch=batch)
 
-    def _finish_epoch(self, epoch: int, train_loss: float, m: dict[str, float], seconds: float,
-                      val_seconds: float, shards: list[dict[str, Any]]) -> None:
+    def _finish_epoch(
+        self,
+        epoch: int,
+        train_loss: float,
+        m: dict[str, float],
+        seconds: float,
+        val_seconds: float,
+        shards: list[dict[str, Any]],
+    ) -> None:
         is_best = m["loss"] < self.best_loss
         record = {
-            "epoch": epoch, "epochs": self.config.epochs, "train_loss": train_loss, "val_loss": m["loss"],
-            "floor_acc": m["floor_acc"], "ceil_acc": m["ceil_acc"], "round_acc": m["round_acc"],
-            "mae": m["mae"], "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds,
+            "epoch": epoch,
+            "epochs": self.config.epochs,
+            "train_loss": train_loss,
+            "val_loss": m["loss"],
+            "floor_acc": m["floor_acc"],
+            "ceil_acc": m["ceil_acc"],
+            "round_acc": m["round_acc"],
+            "mae": m["mae"],
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
             "images_per_s": self.batches * self.config.batch_size * self.dist.world / max(seconds, 1e-9),
             "val_seconds": val_seconds,
         }
@@ -354,19 +435,32 @@ class Engine:
             return
         cfg = self.config
         metrics = self.history[-1] if self.history and epoch > 0 else {}
-        save_checkpoint({
-            "kind": kind, "run_id": self.run_id,
-            "model": {"name": cfg.model, "kwargs": self.model_kwargs},
-            "state_dict": self.inference_model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            **_training_weights(self.model, self.ema),
-            "epoch": epoch, "batch": batch, "step": self.step if batch == 0 else None,
-            "metrics": dict(metrics), "history": [dict(h) for h in self.history],
-            "normalization": {"mean": MEAN, "std": STD},
-            "data": {"spec": cfg.data, "description": self.data.description,
-                     "train_size": cfg.train_size, "val_size": cfg.val_size},
-            "seed": cfg.seed, "config": cfg.to_dict(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }, path)
+        save_checkpoint(
+            {
+                "kind": kind,
+                "run_id": self.run_id,
+                "model": {"name": cfg.model, "kwargs": self.model_kwargs},
+                "state_dict": self.inference_model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                **_training_weights(self.model, self.ema),
+                "epoch": epoch,
+                "batch": batch,
+                "step": self.step if batch == 0 else None,
+                "metrics": dict(metrics),
+                "history": [dict(h) for h in self.history],
+                "normalization": {"mean": MEAN, "std": STD},
+                "data": {
+                    "spec": cfg.data,
+                    "description": self.data.description,
+                    "train_size": cfg.train_size,
+                    "val_size": cfg.val_size,
+                },
+                "seed": cfg.seed,
+                "config": cfg.to_dict(),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+            path,
+        )
         self.emit(CheckpointSaved(path=str(path), kind=kind, epoch=epoch, batch=batch))
 
 

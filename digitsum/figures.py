@@ -11,8 +11,18 @@ import numpy as np
 from digitsum.errors import BadInput
 from digitsum.runlog import LOG_NAME, epoch_history, read_log
 
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc", "mae", "lr",
-                   "seconds", "images_per_s")
+HISTORY_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "floor_acc",
+    "ceil_acc",
+    "round_acc",
+    "mae",
+    "lr",
+    "seconds",
+    "images_per_s",
+)
 
 
 def run_history(run_dir: Path) -> list[dict[str, Any]]:
@@ -76,8 +86,9 @@ def plot_history(history: list[dict[str, Any]], path: Path, title: str = "") -> 
     return path
 
 
-def plot_inference(images: np.ndarray, targets: np.ndarray, predictions: np.ndarray, path: Path,
-                   title: str = "", columns: int = 4) -> Path:
+def plot_inference(
+    images: np.ndarray, targets: np.ndarray, predictions: np.ndarray, path: Path, title: str = "", columns: int = 4
+) -> Path:
     """Figure 2: a grid of images with predicted and true sums; wrong ones framed in red."""
     plt = _pyplot()
     rows = int(np.ceil(len(images) / columns))
@@ -87,8 +98,11 @@ def plot_inference(images: np.ndarray, targets: np.ndarray, predictions: np.ndar
     for ax, image, target, pred in zip(axes.ravel(), images, targets, predictions):
         ok = round(float(pred)) == int(target)
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"pred {pred:.2f} → {round(float(pred))}   true {int(target)}",
-                     fontsize=9, color="black" if ok else "tab:red")
+        ax.set_title(
+            f"pred {pred:.2f} → {round(float(pred))}   true {int(target)}",
+            fontsize=9,
+            color="black" if ok else "tab:red",
+        )
         if not ok:
             ax.axis("on")
             ax.set_xticks([])
@@ -113,13 +127,17 @@ def write_report(run_dir: Path, out_dir: Path | None = None, count: int = 24) ->
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"{out_dir}: cannot create ({exc.strerror or exc})") from None
-    written = [write_history_csv(history, out_dir / "history.csv"),
-               plot_history(history, out_dir / "history.png", title=run_dir.name)]
+    written = [
+        write_history_csv(history, out_dir / "history.csv"),
+        plot_history(history, out_dir / "history.png", title=run_dir.name),
+    ]
     best = run_dir / "best.pt"
     if best.is_file():
         ev = evaluate_checkpoint(best, limit=count)
         m = ev.metrics
-        title = (f"{run_dir.name} best.pt: round acc {m['round_acc']:.1%}, MAE {m['mae']:.3f} on the first {len(ev.targets)} "
-                 f"validation images")
+        title = (
+            f"{run_dir.name} best.pt: round acc {m['round_acc']:.1%}, MAE {m['mae']:.3f} on the first {len(ev.targets)} "
+            f"validation images"
+        )
         written.append(plot_inference(ev.images, ev.targets, ev.predictions, out_dir / "inference.png", title))
     return written

@@ -27,8 +27,9 @@ class Evaluation:
         return {"n": int(len(self.targets)), **self.metrics}
 
 
-def evaluate_checkpoint(path: str | Path, data: str | None = None, device: str = "auto",
-                        limit: int | None = None) -> Evaluation:
+def evaluate_checkpoint(
+    path: str | Path, data: str | None = None, device: str = "auto", limit: int | None = None
+) -> Evaluation:
     """Load a checkpoint and judge it on `data` (default: the data it was trained on)."""
     from digitsum.engine import evaluate, pick_device, pick_precision
 
@@ -36,8 +37,9 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, device: str =
     model = model_from_checkpoint(ckpt, path)
     info = ckpt.get("data") or {}
     spec = data or info.get("spec") or "builtin"
-    images, sums, description = load_eval_set(spec, seed=int(ckpt.get("seed", 0)),
-                                              val_size=int(info.get("val_size") or 6000))
+    images, sums, description = load_eval_set(
+        spec, seed=int(ckpt.get("seed", 0)), val_size=int(info.get("val_size") or 6000)
+    )
     if limit is not None:
         images, sums = images[:limit], sums[:limit]
     dev = pick_device(device)

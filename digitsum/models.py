@@ -15,6 +15,7 @@ from torch import nn
 
 from digitsum.config import MODEL_NAMES
 
+
 def fp32_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
     """Run the regression head in fp32 even under bf16 autocast: bf16 cannot tell 18.3 from 18.25."""
     with torch.autocast(device_type=features.device.type, enabled=False):
@@ -33,11 +34,18 @@ class SeedNet(nn.Module):
     def __init__(self, height: int = 40, width: int = 168) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
         )
         self.hidden = nn.Sequential(
-            nn.Flatten(), nn.Linear(64 * (height // 4) * (width // 4), 128), nn.ReLU(), nn.Dropout(0.5),
+            nn.Flatten(),
+            nn.Linear(64 * (height // 4) * (width // 4), 128),
+            nn.ReLU(),
+            nn.Dropout(0.5),
         )
         self.out = nn.Linear(128, 1)
 
@@ -47,8 +55,12 @@ class SeedNet(nn.Module):
 
 def _conv_bn(cin: int, cout: int, pool: bool) -> list[nn.Module]:
     """Conv, BatchNorm, then the pool before the ReLU: the same function (they commute), a quarter of the ReLU work."""
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-            *([nn.MaxPool2d(2)] if pool else []), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        *([nn.MaxPool2d(2)] if pool else []),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class SumNet(nn.Module):
@@ -65,10 +77,16 @@ class SumNet(nn.Module):
     leaves round accuracy unchanged (training still regresses the real value).
     """
 
-    def __init__(self, widths: tuple[int, ...] | list[int] = (32, 64, 64, 128, 128),
-                 pool_after: tuple[bool, ...] | list[bool] = (True, False, True, False, False),
-                 input_pool: int = 2, head: int = 64, dropout: float = 0.0, offset: float = 18.0,
-                 integer_output: bool = True) -> None:
+    def __init__(
+        self,
+        widths: tuple[int, ...] | list[int] = (32, 64, 64, 128, 128),
+        pool_after: tuple[bool, ...] | list[bool] = (True, False, True, False, False),
+        input_pool: int = 2,
+        head: int = 64,
+        dropout: float = 0.0,
+        offset: float = 18.0,
+        integer_output: bool = True,
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.AvgPool2d(input_pool)] if input_pool > 1 else []
         cin = 1
@@ -80,7 +98,10 @@ class SumNet(nn.Module):
         # when used, only right before the last (linear) layer: anywhere before the ReLU it would shift
         # the mean between training and evaluation, and summing 105 positions turns that into a bias
         self.density = nn.Sequential(
-            nn.Conv2d(cin, head, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout), nn.Conv2d(head, 1, 1),
+            nn.Conv2d(cin, head, 1),
+            nn.ReLU(inplace=True),
+            nn.Dropout2d(dropout),
+            nn.Conv2d(head, 1, 1),
         )
         self.offset = offset
         self.integer_output = integer_output

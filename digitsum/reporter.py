@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from digitsum.events import BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Paused, Resumed, RunStarted
 
 
 def epoch_line(e: EpochEnd) -> str:
     star = " *" if e.is_best else ""
-    return (f"epoch {e.epoch:>3}/{e.epochs}  train {e.train_loss:8.4f}  val {e.val_loss:8.4f}  "
-            f"floor {e.floor_acc:6.1%}  ceil {e.ceil_acc:6.1%}  round {e.round_acc:6.1%}  "
-            f"mae {e.mae:6.3f}  {e.images_per_s:6.0f} img/s  {e.seconds:5.1f}s{star}")
+    return (
+        f"epoch {e.epoch:>3}/{e.epochs}  train {e.train_loss:8.4f}  val {e.val_loss:8.4f}  "
+        f"floor {e.floor_acc:6.1%}  ceil {e.ceil_acc:6.1%}  round {e.round_acc:6.1%}  "
+        f"mae {e.mae:6.3f}  {e.images_per_s:6.0f} img/s  {e.seconds:5.1f}s{star}"
+    )
 
 
 class ConsoleReporter:
@@ -42,8 +43,11 @@ class ConsoleReporter:
 
     def _started(self, e: RunStarted) -> None:
         resumed = f", resuming after epoch {e.start_epoch}" if e.start_epoch else ""
-        self.console.print(f"[bold]{e.run_id}[/]  model {e.model} on {e.device}  "
-                           f"{e.train_size:,} train / {e.val_size:,} val images{resumed}", highlight=False)
+        self.console.print(
+            f"[bold]{e.run_id}[/]  model {e.model} on {e.device}  "
+            f"{e.train_size:,} train / {e.val_size:,} val images{resumed}",
+            highlight=False,
+        )
         self.console.print(f"data: {e.data}", highlight=False)
 
     def _batch(self, e: BatchEnd) -> None:
@@ -51,9 +55,15 @@ class ConsoleReporter:
             return
         if self.progress is None:
             self.progress = Progress(
-                TextColumn(f"epoch {e.epoch}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn(f"epoch {e.epoch}"),
+                BarColumn(),
+                MofNCompleteColumn(),
                 TextColumn("{task.fields[speed]:>5.0f} img/s  loss {task.fields[loss]:8.3f}"),
-                TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=True)
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
             self.progress.start()
             self.task = self.progress.add_task("train", total=e.batches, speed=0.0, loss=e.loss)
         self.progress.update(self.task, completed=e.batch, speed=e.images_per_s, loss=e.loss)

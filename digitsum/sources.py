@@ -79,8 +79,9 @@ def _save_cache(path: Path, **arrays: np.ndarray) -> None:
         pass
 
 
-def split_pool(digits: np.ndarray, labels: np.ndarray, val_fraction: float = 0.2,
-               seed: int = POOL_SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+def split_pool(
+    digits: np.ndarray, labels: np.ndarray, val_fraction: float = 0.2, seed: int = POOL_SPLIT_SEED
+) -> tuple[np.ndarray, np.ndarray]:
     """Stratified index split, so both pools hold every digit class in proportion."""
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
@@ -95,14 +96,21 @@ def split_pool(digits: np.ndarray, labels: np.ndarray, val_fraction: float = 0.2
 def builtin_pools() -> DigitPools:
     digits, labels = builtin_digits()
     tr, va = split_pool(digits, labels)
-    return DigitPools(digits[tr], labels[tr], digits[va], labels[va],
-                      f"builtin MNIST sample ({len(tr):,} train / {len(va):,} val digits)")
+    return DigitPools(
+        digits[tr],
+        labels[tr],
+        digits[va],
+        labels[va],
+        f"builtin MNIST sample ({len(tr):,} train / {len(va):,} val digits)",
+    )
 
 
 # --- MNIST IDX -----------------------------------------------------------------------------
 IDX_NAMES = {
-    "train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte",
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
 }
 
 
@@ -127,7 +135,7 @@ def read_idx(path: Path) -> np.ndarray:
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise BadInput(f"{path}: IDX header is truncated")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = int(np.prod(shape)) if shape else 0
     if len(raw) - header != expected:
         raise BadInput(f"{path}: expected {expected:,} bytes of data for shape {shape}, found {len(raw) - header:,}")
@@ -148,8 +156,10 @@ def idx_pools(folder: Path) -> DigitPools:
         return DigitPools(tr_x, tr_y, va_x, va_y, desc)
     tr, va = split_pool(tr_x, tr_y)
     if len(tr) == 0 or len(va) == 0:
-        raise BadInput(f"{folder}: {len(tr_x):,} digits are too few to split into train and validation pools "
-                       "(need at least 3 of each digit, or t10k-* files)")
+        raise BadInput(
+            f"{folder}: {len(tr_x):,} digits are too few to split into train and validation pools "
+            "(need at least 3 of each digit, or t10k-* files)"
+        )
     desc = f"MNIST IDX {folder} ({len(tr):,} train / {len(va):,} val digits, split 80/20)"
     return DigitPools(tr_x[tr], tr_y[tr], tr_x[va], tr_y[va], desc)
 
@@ -173,7 +183,9 @@ def _load_npy(path: Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
         reason = "holds Python objects, which are refused" if "allow_pickle" in str(exc) else str(exc)
-        if "allow_pickle" in str(exc) and path.read_bytes()[:6] != b"\x93NUMPY":  # numpy takes any non-.npy for a pickle
+        if (
+            "allow_pickle" in str(exc) and path.read_bytes()[:6] != b"\x93NUMPY"
+        ):  # numpy takes any non-.npy for a pickle
             reason = "no .npy header: corrupt, or not a numpy file"
         raise BadInput(f"{path}: not a readable .npy array ({reason})") from None
     except (OSError, EOFError) as exc:
@@ -253,7 +265,9 @@ def open_source(spec: str) -> DigitPools | ImageSet:
         return builtin_pools()
     folder = Path(spec)
     if not folder.exists():
-        raise BadInput(f"{spec}: no such data folder (expected 'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files)")
+        raise BadInput(
+            f"{spec}: no such data folder (expected 'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files)"
+        )
     if not folder.is_dir():
         raise BadInput(f"{spec}: expected a folder of data*.npy/lab*.npy or MNIST IDX files, found a file")
     if _find(folder, IDX_NAMES["train_images"]):

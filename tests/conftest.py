@@ -77,8 +77,11 @@ def stopped_after_epoch_1(tmp_path_factory) -> FinishedRun:
 
     log = RunLog()
     try:
-        return run_engine(tiny_config(tmp_path_factory.mktemp("stopped_run")), control=control,
-                          extra_subscribers=[stop_after_first_epoch, log])
+        return run_engine(
+            tiny_config(tmp_path_factory.mktemp("stopped_run")),
+            control=control,
+            extra_subscribers=[stop_after_first_epoch, log],
+        )
     finally:
         log.close()
 
@@ -226,5 +229,12 @@ def engine_thread():
 @pytest.fixture(scope="session")
 def helpers() -> SimpleNamespace:
     """The plain helpers above, for test modules (importing `conftest` by name is ambiguous here)."""
-    return SimpleNamespace(random_images=random_images, save_npy=save_npy, idx_bytes=idx_bytes,
-                           tiny_digits=tiny_digits, tiny_config=tiny_config, run_engine=run_engine, TINY=TINY)
+    return SimpleNamespace(
+        random_images=random_images,
+        save_npy=save_npy,
+        idx_bytes=idx_bytes,
+        tiny_digits=tiny_digits,
+        tiny_config=tiny_config,
+        run_engine=run_engine,
+        TINY=TINY,
+    )

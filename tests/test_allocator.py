@@ -16,8 +16,10 @@ glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc se
 
 @glibc
 def test_the_main_thread_keeps_freed_memory_and_can_hand_it_back():
-    code = ("from digitsum.allocator import keep_freed_memory as k, release_freed_memory as r\n"
-            "import sys; ok = k(); r(); sys.exit(0 if ok else 1)")
+    code = (
+        "from digitsum.allocator import keep_freed_memory as k, release_freed_memory as r\n"
+        "import sys; ok = k(); r(); sys.exit(0 if ok else 1)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

@@ -20,9 +20,15 @@ from digitsum.models import build_model
 
 def payload(epoch: int = 3, model: str = "seed", **extra) -> dict:
     net = build_model(model)
-    return {"model": {"name": model, "kwargs": dict(net.init_kwargs)}, "state_dict": net.state_dict(),
-            "epoch": epoch, "metrics": {"val_loss": 1.5, "round_acc": 0.25, "mae": 0.75},
-            "history": [{"epoch": 1, "val_loss": 2.0}], "created": "2024-01-01T00:00:00+00:00", **extra}
+    return {
+        "model": {"name": model, "kwargs": dict(net.init_kwargs)},
+        "state_dict": net.state_dict(),
+        "epoch": epoch,
+        "metrics": {"val_loss": 1.5, "round_acc": 0.25, "mae": 0.75},
+        "history": [{"epoch": 1, "val_loss": 2.0}],
+        "created": "2024-01-01T00:00:00+00:00",
+        **extra,
+    }
 
 
 def names(path: Path) -> str:
@@ -190,8 +196,14 @@ def test_weights_that_do_not_fit_the_model_are_bad_input_naming_the_file(tmp_pat
 def test_a_hostile_pickle_is_refused_and_never_runs_its_code(tmp_path, writer):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    content = {"format": "digitsum-checkpoint", "version": 1, "model": {"name": "seed"},
-               "state_dict": {}, "epoch": 1, "surprise": Hostile(marker)}
+    content = {
+        "format": "digitsum-checkpoint",
+        "version": 1,
+        "model": {"name": "seed"},
+        "state_dict": {},
+        "epoch": 1,
+        "surprise": Hostile(marker),
+    }
     if writer == "torch.save":
         torch.save(content, path)
     else:

@@ -14,8 +14,7 @@ TINY = ["--train-size", "256", "--val-size", "64", "--epochs", "2", "--batch-siz
 
 
 def digitsum(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "digitsum", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "digitsum", *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,18 @@ def test_run_log_has_one_epoch_line_per_epoch_with_all_fields(finished_run):
     lines = [json.loads(line) for line in (Path(finished_run["run_dir"]) / "metrics.jsonl").read_text().splitlines()]
     epochs = [rec for rec in lines if rec["event"] == "epoch"]
     assert [rec["epoch"] for rec in epochs] == [1, 2]
-    for key in ("epochs", "train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc", "mae", "lr",
-                "seconds", "images_per_s"):
+    for key in (
+        "epochs",
+        "train_loss",
+        "val_loss",
+        "floor_acc",
+        "ceil_acc",
+        "round_acc",
+        "mae",
+        "lr",
+        "seconds",
+        "images_per_s",
+    ):
         assert key in epochs[0]
     assert lines[0]["event"] == "start" and lines[-1]["event"] == "end"
     assert any(rec["event"] == "batch" for rec in lines)
@@ -90,8 +99,11 @@ def test_resume_continues_to_the_total_epoch_count_in_the_same_folder(finished_r
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert Path(result["run_dir"]) == run_dir
-    epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()
-              if json.loads(line)["event"] == "epoch"]
+    epochs = [
+        json.loads(line)["epoch"]
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+        if json.loads(line)["event"] == "epoch"
+    ]
     assert epochs == [1, 2, 3]
 
 
@@ -102,8 +114,20 @@ def test_exported_assignment_files_train_and_eval_uses_all_images(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in data.iterdir()) == ["data0.npy", "data1.npy", "lab0.npy", "lab1.npy"]
     assert np.load(data / "data0.npy").shape == (200, 40, 168)
-    proc = digitsum("run", "--data", str(data), "--model", "seed", "--epochs", "1", "--batch-size", "32",
-                    "--out", str(tmp_path / "runs"), "--json")
+    proc = digitsum(
+        "run",
+        "--data",
+        str(data),
+        "--model",
+        "seed",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--out",
+        str(tmp_path / "runs"),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     best = json.loads(proc.stdout.strip().splitlines()[-1])["best"]
     proc = digitsum("eval", best, "--data", str(data), "--json")

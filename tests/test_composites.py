@@ -145,8 +145,7 @@ def marked_pools(monkeypatch):
 
 @pytest.mark.parametrize("augment", [False, True])
 def test_train_images_come_only_from_the_train_pool_and_val_images_only_from_the_val_pool(marked_pools, augment):
-    bundle = data.load_data("marked", seed=0, train_size=40, val_size=40, augment=augment,
-                            fresh_each_epoch=True)
+    bundle = data.load_data("marked", seed=0, train_size=40, val_size=40, augment=augment, fresh_each_epoch=True)
     assert 0 < bundle.train_images.max() <= 100
     assert 0 < bundle.train_for_epoch(2)[0].max() <= 100
     assert set(np.unique(bundle.val_images).tolist()) == {0, 200}  # never augmented either

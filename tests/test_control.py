@@ -51,7 +51,7 @@ def test_pause_really_stops_batches_until_resume(make_config, engine_thread):
     worker = engine_thread(make_config(augment=False, epochs=1), control, gate_at=(1, 2))
     worker.wait_at_gate()
 
-    control.pause()                      # from the test thread, while the engine is mid-epoch
+    control.pause()  # from the test thread, while the engine is mid-epoch
     worker.release.set()
     assert worker.paused.wait(60), "no Paused event"
     held = worker.count()
@@ -62,7 +62,7 @@ def test_pause_really_stops_batches_until_resume(make_config, engine_thread):
     control.resume()
     result = worker.join()
 
-    assert worker.count() == 8          # all 8 batches of the epoch: it went on and finished
+    assert worker.count() == 8  # all 8 batches of the epoch: it went on and finished
     assert not result.stopped and result.epoch == 1
     paused, resumed = worker.of(Paused), worker.of(Resumed)
     assert [(p.epoch, p.batch) for p in paused] == [(1, 2)] and [(r.epoch, r.batch) for r in resumed] == [(1, 2)]
@@ -91,7 +91,7 @@ def test_save_now_writes_a_loadable_checkpoint_named_after_its_tag(make_config, 
     worker.wait_at_gate()
 
     control.save_now("snap")
-    control.stop()                       # the save is honoured first, then the run ends
+    control.stop()  # the save is honoured first, then the run ends
     result = worker.join()
 
     saved = [e for e in worker.of(CheckpointSaved) if e.kind == "snap"]
@@ -108,8 +108,7 @@ def test_the_engine_emits_batch_ends_from_its_own_thread(make_config, engine_thr
     control = Control()
     seen_threads = []
     worker = engine_thread(make_config(augment=False), control, gate_at=(1, 1))
-    worker.engine.subscribe(lambda e: seen_threads.append(threading.get_ident())
-                            if isinstance(e, BatchEnd) else None)
+    worker.engine.subscribe(lambda e: seen_threads.append(threading.get_ident()) if isinstance(e, BatchEnd) else None)
     worker.wait_at_gate()
     control.stop()
     worker.join()

@@ -34,8 +34,11 @@ def test_a_single_process_context_changes_nothing():
 
 def _why(stderr: str) -> str:
     """The lines that say why a rank died (they scroll far above torchrun's own report), then the tail."""
-    causes = [line for line in stderr.splitlines()
-              if any(word in line for word in ("terminate", "what()", "Error", "error:", "Abort", "free(", "corrupt"))]
+    causes = [
+        line
+        for line in stderr.splitlines()
+        if any(word in line for word in ("terminate", "what()", "Error", "error:", "Abort", "free(", "corrupt"))
+    ]
     return "\n".join(causes[:20]) + "\n...\n" + stderr[-1500:]
 
 
@@ -47,12 +50,32 @@ def _epochs(run_dir: Path) -> list[dict]:
 @pytest.mark.slow
 def test_two_gloo_processes_match_a_single_process_run_and_see_different_data(tmp_path):
     ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         "-m", "digitsum", "run", *TINY, "--out", str(tmp_path / "ddp"), "--json"],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "digitsum",
+            "run",
+            *TINY,
+            "--out",
+            str(tmp_path / "ddp"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ddp.returncode == 0, _why(ddp.stderr)
-    single = subprocess.run([sys.executable, "-m", "digitsum", "run", *TINY, "--out", str(tmp_path / "one"), "--json"],
-                            capture_output=True, text=True, timeout=300)
+    single = subprocess.run(
+        [sys.executable, "-m", "digitsum", "run", *TINY, "--out", str(tmp_path / "one"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert single.returncode == 0, single.stderr[-2000:]
 
     ddp_runs = list((tmp_path / "ddp").iterdir())
@@ -69,6 +92,9 @@ def test_two_gloo_processes_match_a_single_process_run_and_see_different_data(tm
         assert [r["rank"] for r in ranks] == [0, 1]
         assert ranks[0]["images"] == ranks[1]["images"] == 512 // 2 // 32 * 32
         assert ranks[0]["digest"] != ranks[1]["digest"], "both ranks trained on the same images"
-    starts = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
-              if json.loads(line)["event"] == "start"]
+    starts = [
+        json.loads(line)
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+        if json.loads(line)["event"] == "start"
+    ]
     assert len(starts) == 1, "only rank 0 writes the log"

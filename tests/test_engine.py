@@ -18,7 +18,7 @@ from digitsum.control import Control
 from digitsum.data import load_data
 from digitsum.engine import Engine, evaluate, pick_device, pick_precision
 from digitsum.errors import BadInput, TrainingFailed
-from digitsum.events import (BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, RunStarted)
+from digitsum.events import BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, RunStarted
 from digitsum.recipes import objective_name, weight_decay_for
 from digitsum.runlog import epoch_history, read_log
 
@@ -39,8 +39,13 @@ def test_a_tiny_run_writes_best_last_metrics_and_config_into_its_run_folder(tiny
 
 def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
     config = json.loads((tiny_run.run_dir / "config.json").read_text())
-    assert {k: config[k] for k in ("train_size", "val_size", "epochs", "batch_size", "seed")} == \
-        {"train_size": 256, "val_size": 64, "epochs": 2, "batch_size": 32, "seed": 0}
+    assert {k: config[k] for k in ("train_size", "val_size", "epochs", "batch_size", "seed")} == {
+        "train_size": 256,
+        "val_size": 64,
+        "epochs": 2,
+        "batch_size": 32,
+        "seed": 0,
+    }
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
     assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.1
     assert RunConfig.from_dict(config).validate() == tiny_run.config
@@ -60,8 +65,19 @@ def test_events_tell_the_story_in_order(tiny_run):
 
 def test_epoch_records_hold_every_metric_of_the_design(tiny_run):
     for record in tiny_run.result.history:
-        for key in ("epoch", "epochs", "train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc",
-                    "mae", "lr", "seconds", "images_per_s"):
+        for key in (
+            "epoch",
+            "epochs",
+            "train_loss",
+            "val_loss",
+            "floor_acc",
+            "ceil_acc",
+            "round_acc",
+            "mae",
+            "lr",
+            "seconds",
+            "images_per_s",
+        ):
             assert key in record and math.isfinite(record[key]), key
         assert 0 <= record["round_acc"] <= 1 and record["images_per_s"] > 0
 
@@ -110,8 +126,7 @@ def test_best_checkpoint_follows_the_lowest_val_loss_even_when_a_later_epoch_is_
         return {**metrics, "loss": next(scripted)}, preds
 
     monkeypatch.setattr(engine_module, "evaluate", scripted_evaluate)
-    result = Engine(make_config(epochs=3, train_size=64, val_size=16, augment=False,
-                                fresh_each_epoch=False)).run()
+    result = Engine(make_config(epochs=3, train_size=64, val_size=16, augment=False, fresh_each_epoch=False)).run()
 
     assert [h["val_loss"] for h in result.history] == [5.0, 3.0, 4.0]
     assert load_checkpoint(result.best)["epoch"] == 2
@@ -221,8 +236,9 @@ def test_the_reported_train_loss_is_mse_whatever_the_objective(make_config):
 
 # --- failures ---------------------------------------------------------------------------------
 def test_a_nan_loss_raises_training_failed_naming_epoch_and_batch_and_emits_failed(make_config, monkeypatch):
-    monkeypatch.setattr(engine_module.nn.functional, "mse_loss",
-                        lambda pred, target: (pred - target).mean() * float("nan"))
+    monkeypatch.setattr(
+        engine_module.nn.functional, "mse_loss", lambda pred, target: (pred - target).mean() * float("nan")
+    )
     events = []
     with pytest.raises(TrainingFailed, match=r"loss became nan at epoch 1, batch 1") as info:
         Engine(make_config(train_size=64, val_size=16, augment=False), subscribers=[events.append]).run()
@@ -240,12 +256,19 @@ def test_a_batch_larger_than_the_training_set_is_bad_input_and_emits_failed(make
     assert [type(e) for e in events] == [Failed]
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("epochs", 0, "--epochs must be at least 1"), ("batch_size", 0, "--batch-size must be at least 1"),
-    ("lr", 0.0, "--lr must be positive"), ("device", "tpu", "--device must be"),
-    ("precision", "fp8", "--precision must be"), ("train_size", 0, "--train-size"),
-    ("loss", "l3", "--loss must be auto, mse, huber"), ("weight_decay", -0.1, "--weight-decay must be 0 or more"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("epochs", 0, "--epochs must be at least 1"),
+        ("batch_size", 0, "--batch-size must be at least 1"),
+        ("lr", 0.0, "--lr must be positive"),
+        ("device", "tpu", "--device must be"),
+        ("precision", "fp8", "--precision must be"),
+        ("train_size", 0, "--train-size"),
+        ("loss", "l3", "--loss must be auto, mse, huber"),
+        ("weight_decay", -0.1, "--weight-decay must be 0 or more"),
+    ],
+)
 def test_impossible_settings_are_bad_input_before_anything_runs(make_config, tmp_path, option, value, message):
     with pytest.raises(BadInput, match=message):
         Engine(make_config(**{option: value}))

@@ -14,8 +14,18 @@ def test_seed_is_the_assignments_network_layer_for_layer():
     model = build_model("seed")
     layers = [m for m in model.modules() if not isinstance(m, (nn.Sequential, type(model)))]
     assert [type(m).__name__ for m in layers] == [
-        "Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU",
-        "Flatten", "Linear", "ReLU", "Dropout", "Linear"]
+        "Conv2d",
+        "MaxPool2d",
+        "ReLU",
+        "Conv2d",
+        "MaxPool2d",
+        "ReLU",
+        "Flatten",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+    ]
     conv1, conv2, fc, drop, out = (layers[i] for i in (0, 3, 7, 9, 10))
     assert (conv1.in_channels, conv1.out_channels, conv1.kernel_size, conv1.padding) == (1, 32, (3, 3), (1, 1))
     assert (conv2.in_channels, conv2.out_channels, conv2.kernel_size, conv2.padding) == (32, 64, (3, 3), (1, 1))

@@ -14,14 +14,35 @@ from digitsum.runlog import LOG_NAME, LogFollower, RunLog, epoch_history, read_l
 
 
 def started(run_dir: Path) -> RunStarted:
-    return RunStarted(run_id=run_dir.name, run_dir=str(run_dir), model="sumnet", device="cpu", data="test",
-                      epochs=2, start_epoch=0, batches_per_epoch=10, train_size=320, val_size=64,
-                      history=[{"epoch": 0, "val_loss": 1.0}])
+    return RunStarted(
+        run_id=run_dir.name,
+        run_dir=str(run_dir),
+        model="sumnet",
+        device="cpu",
+        data="test",
+        epochs=2,
+        start_epoch=0,
+        batches_per_epoch=10,
+        train_size=320,
+        val_size=64,
+        history=[{"epoch": 0, "val_loss": 1.0}],
+    )
 
 
 def epoch_end(epoch: int, val_loss: float = 2.0) -> EpochEnd:
-    return EpochEnd(epoch=epoch, epochs=2, train_loss=3.0, val_loss=val_loss, floor_acc=0.1, ceil_acc=0.2,
-                    round_acc=0.3, mae=1.5, lr=1e-3, seconds=1.0, images_per_s=320.0)
+    return EpochEnd(
+        epoch=epoch,
+        epochs=2,
+        train_loss=3.0,
+        val_loss=val_loss,
+        floor_acc=0.1,
+        ceil_acc=0.2,
+        round_acc=0.3,
+        mae=1.5,
+        lr=1e-3,
+        seconds=1.0,
+        images_per_s=320.0,
+    )
 
 
 def lines(path: Path) -> list[dict]:

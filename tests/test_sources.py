@@ -34,10 +34,12 @@ def names(path: Path) -> str:
 @pytest.mark.parametrize("layout", ["N,40,168", "N,40,168,1", "N,1,40,168"])
 @pytest.mark.parametrize("encoding", ["uint8", "float 0-1", "float 0-255"])
 def test_assignment_images_in_every_accepted_shape_and_encoding_become_the_same_uint8(
-        tmp_path, write_assignment, layout, encoding):
+    tmp_path, write_assignment, layout, encoding
+):
     base = random_images(5)
-    images = {"uint8": base, "float 0-1": base.astype(np.float32) / 255.0,
-              "float 0-255": base.astype(np.float64)}[encoding]
+    images = {"uint8": base, "float 0-1": base.astype(np.float32) / 255.0, "float 0-255": base.astype(np.float64)}[
+        encoding
+    ]
     images = {"N,40,168": images, "N,40,168,1": images[..., None], "N,1,40,168": images[:, None]}[layout]
     write_assignment(tmp_path, images, np.arange(5))
 
@@ -48,9 +50,16 @@ def test_assignment_images_in_every_accepted_shape_and_encoding_become_the_same_
     np.testing.assert_array_equal(loaded.images, base)
 
 
-@pytest.mark.parametrize("labels", [np.array([0, 9, 36]), np.array([[0], [9], [36]]),
-                                    np.array([0.0, 9.0, 36.0]), np.array([[0], [9], [36]], dtype=np.uint8)],
-                         ids=["(N,)", "(N,1)", "integral floats", "(N,1) uint8"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 9, 36]),
+        np.array([[0], [9], [36]]),
+        np.array([0.0, 9.0, 36.0]),
+        np.array([[0], [9], [36]], dtype=np.uint8),
+    ],
+    ids=["(N,)", "(N,1)", "integral floats", "(N,1) uint8"],
+)
 def test_assignment_labels_shaped_n_or_n_by_1_become_int64_sums(tmp_path, write_assignment, labels):
     write_assignment(tmp_path, random_images(3), labels)
     loaded = sources.assignment_set(tmp_path)

@@ -47,8 +47,15 @@ class DigitsumApp(App[int]):
         Binding("question_mark,f1", "help", "Help", show=False),
     ]
 
-    def __init__(self, config: RunConfig | None = None, *, attach: str | Path | None = None,
-                 browse: bool = False, checkpoints: str | Path | None = None, poll_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        config: RunConfig | None = None,
+        *,
+        attach: str | Path | None = None,
+        browse: bool = False,
+        checkpoints: str | Path | None = None,
+        poll_s: float = 0.5,
+    ) -> None:
         super().__init__()
         self.config = config
         self.attach = Path(attach) if attach else None
@@ -98,8 +105,13 @@ class DigitsumApp(App[int]):
         self.control = Control()
         self.bridge = EventBridge(lambda records: self.post_message(EngineRecords(records)))
         self.training.new_run()
-        self.engine_worker = self.run_worker(partial(self._train, config, self.control, self.bridge),
-                                             thread=True, group="engine", name="engine", exit_on_error=False)
+        self.engine_worker = self.run_worker(
+            partial(self._train, config, self.control, self.bridge),
+            thread=True,
+            group="engine",
+            name="engine",
+            exit_on_error=False,
+        )
 
     @staticmethod
     def _train(config: RunConfig, control: Control, bridge: EventBridge) -> None:
@@ -209,8 +221,10 @@ class DigitsumApp(App[int]):
         if not self.training_live:
             self.exit(0)
             return
-        self.push_screen(ConfirmModal("A run is training. Stop it and quit?\n"
-                                      "last.pt keeps the last finished epoch."), self._quit_confirmed)
+        self.push_screen(
+            ConfirmModal("A run is training. Stop it and quit?\nlast.pt keeps the last finished epoch."),
+            self._quit_confirmed,
+        )
 
     def _quit_confirmed(self, yes: bool | None) -> None:
         if yes:
@@ -237,8 +251,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     d = RunConfig()
-    p = _Parser(prog="digitsum-tui", description="Train, watch and browse digitsum runs in the terminal. "
-                "With no option, a default run starts at once.")
+    p = _Parser(
+        prog="digitsum-tui",
+        description="Train, watch and browse digitsum runs in the terminal. "
+        "With no option, a default run starts at once.",
+    )
     p.add_argument("--data", default=d.data, help="builtin or a folder of data*.npy/lab*.npy or MNIST IDX files")
     p.add_argument("--model", default=d.model, help="seed or sumnet (default %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default %(default)s)")
@@ -254,11 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--attach", metavar="RUN_DIR", help="watch a run's metrics.jsonl (read-only)")
     mode.add_argument("--browse", action="store_true", help="open the checkpoint browser without training")
     web = p.add_argument_group("browser mode (needs textual-serve: pip install 'digitsum[serve]')")
-    web.add_argument("--serve", action="store_true",
-                     help="serve this app to web browsers instead of the terminal (one app per connection)")
+    web.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve this app to web browsers instead of the terminal (one app per connection)",
+    )
     web.add_argument("--port", type=int, default=8000, help="port for --serve (default %(default)s)")
-    web.add_argument("--host", default="127.0.0.1",
-                     help="address for --serve (default %(default)s: this machine only; use an SSH tunnel)")
+    web.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address for --serve (default %(default)s: this machine only; use an SSH tunnel)",
+    )
     return p
 
 
@@ -274,9 +297,19 @@ def app_from_namespace(args: argparse.Namespace) -> DigitsumApp:
         if not Path(args.attach).is_dir():
             raise BadInput(f"--attach {args.attach}: no such run folder")
         return DigitsumApp(attach=args.attach, checkpoints=Path(args.attach).parent)
-    config = RunConfig(data=args.data, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-                       lr=args.lr, seed=args.seed, device=args.device, out=args.out,
-                       train_size=args.train_size, val_size=args.val_size, resume=args.resume).validate()
+    config = RunConfig(
+        data=args.data,
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        out=args.out,
+        train_size=args.train_size,
+        val_size=args.val_size,
+        resume=args.resume,
+    ).validate()
     if args.browse:
         return DigitsumApp(browse=True, checkpoints=args.out)
     if config.resume and not Path(config.resume).is_file():

@@ -189,13 +189,17 @@ def _describe(record: Record) -> str | None:
     kind = record.get("event")
     if kind == "start":
         where = f"resumed at epoch {record['start_epoch']}" if record.get("start_epoch") else "started"
-        return (f"run {record.get('run_id', '')} {where}: {record.get('model')} on {record.get('device')}, "
-                f"{record.get('train_size', 0):,} train / {record.get('val_size', 0):,} val")
+        return (
+            f"run {record.get('run_id', '')} {where}: {record.get('model')} on {record.get('device')}, "
+            f"{record.get('train_size', 0):,} train / {record.get('val_size', 0):,} val"
+        )
     if kind == "epoch":
         star = " *best" if record.get("is_best") else ""
-        return (f"epoch {record['epoch']}/{record['epochs']}  train {record['train_loss']:.3f}  "
-                f"val {record['val_loss']:.3f}  round {record['round_acc']:.1%}  mae {record['mae']:.3f}  "
-                f"{record.get('images_per_s', 0):.0f} img/s{star}")
+        return (
+            f"epoch {record['epoch']}/{record['epochs']}  train {record['train_loss']:.3f}  "
+            f"val {record['val_loss']:.3f}  round {record['round_acc']:.1%}  mae {record['mae']:.3f}  "
+            f"{record.get('images_per_s', 0):.0f} img/s{star}"
+        )
     if kind == "checkpoint":
         return f"saved {record.get('kind')} checkpoint {record.get('path')}"
     if kind == "pause":

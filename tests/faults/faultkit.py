@@ -20,8 +20,9 @@ TINY = ["--train-size", "256", "--val-size", "64", "--batch-size", "32", "--devi
 
 def cli_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb", PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore",
-               OMP_NUM_THREADS="1")  # 2 shared cores: one intra-op thread per process
+    env.update(
+        COLUMNS="200", NO_COLOR="1", TERM="dumb", PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1"
+    )  # 2 shared cores: one intra-op thread per process
     return env
 
 
@@ -35,8 +36,9 @@ def run_cli(*args: Any, cwd: Path, timeout: float = 120) -> subprocess.Completed
 
 
 def start_cli(*args: Any, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(cli_cmd(*args), cwd=cwd, env=cli_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cli_cmd(*args), cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def assert_one_line_error(err: str, *needles: str) -> str:
@@ -92,12 +94,20 @@ def checkpoint_payload(**overrides: Any) -> dict[str, Any]:
     model = build_model("seed")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     payload = {
-        "kind": "last", "run_id": "fixture", "model": {"name": "seed", "kwargs": {}},
-        "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "epoch": 0, "batch": 0, "step": 0, "metrics": {}, "history": [],
+        "kind": "last",
+        "run_id": "fixture",
+        "model": {"name": "seed", "kwargs": {}},
+        "state_dict": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": 0,
+        "batch": 0,
+        "step": 0,
+        "metrics": {},
+        "history": [],
         "normalization": {"mean": 0.5, "std": 0.5},
         "data": {"spec": "builtin", "description": "builtin", "train_size": 256, "val_size": 64},
-        "seed": 0, "config": {"model": "seed", "train_size": 256, "val_size": 64, "batch_size": 32},
+        "seed": 0,
+        "config": {"model": "seed", "train_size": 256, "val_size": 64, "batch_size": 32},
         "created": "2024-01-01T00:00:00+00:00",
     }
     payload.update(overrides)
@@ -127,8 +137,14 @@ def write_hostile_checkpoint(path: Path, marker: Path, raw_pickle: bool = False)
 
     import torch
 
-    payload = {"format": "digitsum-checkpoint", "version": 1, "model": {"name": "seed", "kwargs": {}},
-               "state_dict": {}, "epoch": 0, "evil": Hostile(marker)}
+    payload = {
+        "format": "digitsum-checkpoint",
+        "version": 1,
+        "model": {"name": "seed", "kwargs": {}},
+        "state_dict": {},
+        "epoch": 0,
+        "evil": Hostile(marker),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     if raw_pickle:
         path.write_bytes(pickle.dumps(payload, protocol=2))

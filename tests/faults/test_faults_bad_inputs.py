@@ -16,8 +16,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faultkit import (TINY, assert_one_line_error, good_images, good_labels, run_cli, snapshot, temp_leftovers,
-                      write_assignment, write_checkpoint, write_hostile_checkpoint)
+from faultkit import (
+    TINY,
+    assert_one_line_error,
+    good_images,
+    good_labels,
+    run_cli,
+    snapshot,
+    temp_leftovers,
+    write_assignment,
+    write_checkpoint,
+    write_hostile_checkpoint,
+)
 
 
 def _run(tmp: Path, data, *extra):
@@ -26,10 +36,12 @@ def _run(tmp: Path, data, *extra):
 
 def _data_case(make):
     """A case whose --data folder `tmp/data` is built by make(folder); returns (argv, needles)."""
+
     def build(tmp: Path):
         folder = tmp / "data"
         needles = make(folder)
         return _run(tmp, folder), [n.replace("{D}", str(folder)) for n in needles]
+
     return build
 
 
@@ -258,6 +270,7 @@ def _ck(make, commands=("eval", "resume")):
         else:
             argv = ["run", "--resume", path, "--epochs", "3", "--device", "cpu", "--out", tmp / "out"]
         return argv, [n.replace("{P}", str(path)) for n in needles]
+
     build.commands = commands
     return build
 
@@ -334,8 +347,13 @@ def c_model_not_a_dict(p, tmp):
 def c_newer_version(p, tmp):
     import torch
 
-    payload = {"format": "digitsum-checkpoint", "version": 99, "model": {"name": "seed", "kwargs": {}},
-               "state_dict": {}, "epoch": 0}
+    payload = {
+        "format": "digitsum-checkpoint",
+        "version": 99,
+        "model": {"name": "seed", "kwargs": {}},
+        "state_dict": {},
+        "epoch": 0,
+    }
     torch.save(payload, p)
     return ["{P}", "version 99", "newer"]
 
@@ -353,14 +371,18 @@ def c_weights_do_not_fit(p, tmp):
 
 
 def c_data_gone(p, tmp):
-    write_checkpoint(p, data={"spec": str(tmp / "gone"), "description": "x", "train_size": 8, "val_size": 8},
-                     config={"model": "seed", "data": str(tmp / "gone"), "train_size": 8, "val_size": 8})
+    write_checkpoint(
+        p,
+        data={"spec": str(tmp / "gone"), "description": "x", "train_size": 8, "val_size": 8},
+        config={"model": "seed", "data": str(tmp / "gone"), "train_size": 8, "val_size": 8},
+    )
     return [str(tmp / "gone"), "no such data folder"]
 
 
 CKPT_CASES = {name[2:]: _ck(fn) for name, fn in dict(globals()).items() if name.startswith("c_")}
-CKPT_PARAMS = [pytest.param(name, cmd, id=f"{cmd}-{name}") for name, build in CKPT_CASES.items()
-               for cmd in build.commands]
+CKPT_PARAMS = [
+    pytest.param(name, cmd, id=f"{cmd}-{name}") for name, build in CKPT_CASES.items() for cmd in build.commands
+]
 CKPT_PARAMS += [pytest.param(name, "predict", id=f"predict-{name}") for name in ("missing", "truncated", "data_gone")]
 
 
@@ -369,6 +391,7 @@ def _opt(*extra, needles, data="builtin"):
     def build(tmp: Path):
         argv = ["run", "--data", data, "--model", "seed", *TINY, "--epochs", "1", "--out", tmp / "out"]
         return argv + [str(e) for e in extra], needles
+
     return build
 
 
@@ -383,8 +406,9 @@ OPTION_CASES = {
     "device-bogus": _opt("--device", "tpu", needles=["--device", "'tpu'"]),
     "precision-bogus": _opt("--precision", "fp8", needles=["--precision", "'fp8'"]),
     "model-unknown": _opt("--model", "resnet9000", needles=["unknown model 'resnet9000'"]),
-    "batch-larger-than-builtin": _opt("--train-size", 16, "--batch-size", 32,
-                                      needles=["--batch-size 32", "16 training images"]),
+    "batch-larger-than-builtin": _opt(
+        "--train-size", 16, "--batch-size", 32, needles=["--batch-size 32", "16 training images"]
+    ),
 }
 
 
@@ -445,10 +469,12 @@ def test_hostile_pickle_never_runs(command, raw, cli, tmp_path):
     """A checkpoint whose pickle would run code: refused, the code's side effect never happens."""
     marker = tmp_path / "PWNED"
     path = write_hostile_checkpoint(tmp_path / "runs" / "r1" / "last.pt", marker, raw_pickle=raw)
-    argv = {"eval": ["eval", path, "--device", "cpu"],
-            "predict": ["predict", path, "--device", "cpu"],
-            "resume": ["run", "--resume", path, "--epochs", "2", "--device", "cpu", "--out", tmp_path / "out"],
-            "checkpoints": ["checkpoints", tmp_path / "runs", "--json"]}[command]
+    argv = {
+        "eval": ["eval", path, "--device", "cpu"],
+        "predict": ["predict", path, "--device", "cpu"],
+        "resume": ["run", "--resume", path, "--epochs", "2", "--device", "cpu", "--out", tmp_path / "out"],
+        "checkpoints": ["checkpoints", tmp_path / "runs", "--json"],
+    }[command]
     res = cli(*argv)
     assert not marker.exists(), "the hostile pickle ran code"
     if command == "checkpoints":  # unreadable files are skipped from the listing
@@ -550,8 +576,11 @@ def _hostile(command):
         path = write_hostile_checkpoint(tmp / "r" / "last.pt", tmp / "PWNED")
         if command == "eval":
             return ["eval", path, "--device", "cpu"], [str(path), "refused to load"]
-        return ["run", "--resume", path, "--epochs", "2", "--device", "cpu", "--out", tmp / "out"], \
-            [str(path), "refused to load"]
+        return ["run", "--resume", path, "--epochs", "2", "--device", "cpu", "--out", tmp / "out"], [
+            str(path),
+            "refused to load",
+        ]
+
     return build
 
 

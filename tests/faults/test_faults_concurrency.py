@@ -95,8 +95,15 @@ for _ in range(15):
 def test_two_processes_same_second_get_distinct_run_dirs(tmp_path):
     """Two processes create run folders in the same instant (real clock): mkdir is the lock."""
     out, go = tmp_path / "out", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", MAKE_DIRS, str(out), str(go)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MAKE_DIRS, str(out), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     assert [p.stdout.readline().strip() for p in procs] == ["ready", "ready"]
     go.touch()  # both imported torch and now race for the same second's names
     outputs = [p.communicate(timeout=120) for p in procs]
@@ -138,8 +145,9 @@ def test_follower_skips_garbage_lines(tmp_path):
 
     log = tmp_path / "metrics.jsonl"
     # a writer killed mid-line, then a resumed run appending; a non-object; bad UTF-8; an event-less object
-    log.write_bytes(_line(0) + b'{"event":"ba' + _line(1) + b"[1, 2]\n" + b"\xff\xfe{\n" + b'{"no":"event"}\n'
-                    + b"\n" + _line(2))
+    log.write_bytes(
+        _line(0) + b'{"event":"ba' + _line(1) + b"[1, 2]\n" + b"\xff\xfe{\n" + b'{"no":"event"}\n' + b"\n" + _line(2)
+    )
     assert LogFollower(log).poll() == [_rec(0), _rec(2)]
     assert read_log(log) == [_rec(0), _rec(2)]
 
@@ -240,8 +248,22 @@ def test_follower_reads_a_real_run_log_while_it_grows(tmp_path):
     from digitsum.runlog import LogFollower, RunLog
 
     writer = RunLog(batch_hz=0)
-    writer(RunStarted(run_id="r", run_dir=str(tmp_path), model="seed", device="cpu", data="d", epochs=1,
-                      start_epoch=0, batches_per_epoch=50, train_size=1, val_size=1, config={}, history=[]))
+    writer(
+        RunStarted(
+            run_id="r",
+            run_dir=str(tmp_path),
+            model="seed",
+            device="cpu",
+            data="d",
+            epochs=1,
+            start_epoch=0,
+            batches_per_epoch=50,
+            train_size=1,
+            val_size=1,
+            config={},
+            history=[],
+        )
+    )
     follower = LogFollower(tmp_path / "metrics.jsonl")
     seen = follower.poll()
     for b in range(1, 51):

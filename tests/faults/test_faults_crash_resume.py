@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from faultkit import (TINY, kill_quietly, read_events, single_run_dir, start_cli, temp_leftovers,
-                      wait_for, write_checkpoint)
+from faultkit import (
+    TINY,
+    kill_quietly,
+    read_events,
+    single_run_dir,
+    start_cli,
+    temp_leftovers,
+    wait_for,
+    write_checkpoint,
+)
 
 COMPARED = ("train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc", "mae", "lr")
 
@@ -36,6 +44,7 @@ def test_kill9_then_resume_equals_uninterrupted(precision, tmp_path):
     ref = start_cli(*args, "--out", tmp_path / "ref", cwd=tmp_path)
     victim = start_cli(*args, "--out", tmp_path / "victim", cwd=tmp_path)
     try:
+
         def epoch1_done():
             logs = list((tmp_path / "victim").glob("*/metrics.jsonl"))
             return logs and any(e.get("event") == "epoch" and e["epoch"] == 1 for e in read_events(logs[0]))
@@ -50,8 +59,18 @@ def test_kill9_then_resume_equals_uninterrupted(precision, tmp_path):
         assert temp_leftovers(run_dir) == [], "a temp file was left by the killed run"
         assert load_checkpoint(run_dir / "last.pt")["epoch"] == 1
         # resume at once, while the reference is still training
-        resumed = start_cli("run", "--resume", run_dir / "last.pt", "--epochs", "3", "--precision", precision,
-                            "--device", "cpu", cwd=tmp_path)
+        resumed = start_cli(
+            "run",
+            "--resume",
+            run_dir / "last.pt",
+            "--epochs",
+            "3",
+            "--precision",
+            precision,
+            "--device",
+            "cpu",
+            cwd=tmp_path,
+        )
         res_out, res_err = resumed.communicate(timeout=300)
         ref_out, ref_err = ref.communicate(timeout=300)
     finally:
@@ -100,12 +119,15 @@ def _half_write_then(exc: BaseException):
     return broken
 
 
-@pytest.mark.parametrize("failure", [
-    pytest.param(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), id="ENOSPC"),
-    pytest.param(OSError(errno.EIO, os.strerror(errno.EIO)), id="EIO"),
-    pytest.param(KeyboardInterrupt(), id="KeyboardInterrupt"),
-    pytest.param(RuntimeError("serializer crashed"), id="RuntimeError"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), id="ENOSPC"),
+        pytest.param(OSError(errno.EIO, os.strerror(errno.EIO)), id="EIO"),
+        pytest.param(KeyboardInterrupt(), id="KeyboardInterrupt"),
+        pytest.param(RuntimeError("serializer crashed"), id="RuntimeError"),
+    ],
+)
 def test_failed_write_keeps_previous_checkpoint(failure, tmp_path, monkeypatch):
     import torch
 

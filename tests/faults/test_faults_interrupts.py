@@ -22,10 +22,12 @@ pytestmark = pytest.mark.slow
 
 SCENARIOS = {
     # mid-batch: 16 training batches; the signal goes at the first logged batch.
-    ("SIGINT", "mid-batch"), ("SIGTERM", "mid-batch"),
+    ("SIGINT", "mid-batch"),
+    ("SIGTERM", "mid-batch"),
     # mid-validation: 2 training batches, 600 validation images (chunks of 500 and 100: seconds on CPU);
     # the signal goes as soon as the last training batch of epoch 1 is logged, i.e. while validating.
-    ("SIGINT", "mid-validation"), ("SIGTERM", "mid-validation"),
+    ("SIGINT", "mid-validation"),
+    ("SIGTERM", "mid-validation"),
 }
 
 
@@ -43,8 +45,11 @@ class Scenario:
         logs = list(self.out.glob("*/metrics.jsonl"))
         if not logs:
             return []
-        return [e for e in read_events(logs[0]) if (kind is None or e.get("event") == kind)
-                and all(e.get(k) == v for k, v in match.items())]
+        return [
+            e
+            for e in read_events(logs[0])
+            if (kind is None or e.get("event") == kind) and all(e.get(k) == v for k, v in match.items())
+        ]
 
     def due(self) -> bool:
         if self.where == "mid-batch":
@@ -57,11 +62,29 @@ def interrupted(tmp_path_factory):
     runs = {}
     for sig_name, where in sorted(SCENARIOS):
         tmp = tmp_path_factory.mktemp(f"{sig_name}-{where}")
-        sizes = (["--train-size", "512", "--val-size", "64"] if where == "mid-batch"
-                 else ["--train-size", "64", "--val-size", "600"])
+        sizes = (
+            ["--train-size", "512", "--val-size", "64"]
+            if where == "mid-batch"
+            else ["--train-size", "64", "--val-size", "600"]
+        )
         sc = Scenario(getattr(signal, sig_name), where, tmp / "out")
-        sc.proc = start_cli("run", "--model", "seed", "--epochs", "2", "--batch-size", "32", *sizes,
-                            "--device", "cpu", "--precision", "fp32", "--out", sc.out, cwd=tmp)
+        sc.proc = start_cli(
+            "run",
+            "--model",
+            "seed",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            *sizes,
+            "--device",
+            "cpu",
+            "--precision",
+            "fp32",
+            "--out",
+            sc.out,
+            cwd=tmp,
+        )
         runs[(sig_name, where)] = sc
     try:
         deadline = time.monotonic() + 240
@@ -107,8 +130,9 @@ def test_signal_stops_cleanly(sig_name, where, interrupted):
     ckpt = load_checkpoint(last)
     assert ckpt["epoch"] == 0 and ckpt["kind"] == "last"
     lines = [line for line in sc.stdout.splitlines() if line.startswith("interrupted:")]
-    assert lines == [f"interrupted: {last} holds epoch 0; resume with digitsum run --resume {last} --epochs 2"], \
+    assert lines == [f"interrupted: {last} holds epoch 0; resume with digitsum run --resume {last} --epochs 2"], (
         sc.stdout
+    )
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "last.pt", "metrics.jsonl"]
 
 
@@ -124,8 +148,23 @@ def test_second_sigint_aborts_at_once(cli, tmp_path, monkeypatch):
         raise AssertionError("the second SIGINT did not abort")
 
     monkeypatch.setattr(engine.Engine, "_train_step", train_step)
-    res = cli("run", "--model", "seed", "--train-size", "256", "--val-size", "64", "--batch-size", "32",
-              "--epochs", "1", "--device", "cpu", "--out", tmp_path / "out")
+    res = cli(
+        "run",
+        "--model",
+        "seed",
+        "--train-size",
+        "256",
+        "--val-size",
+        "64",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "out",
+    )
     assert res.code == 130, res
     assert "Traceback" not in res.err
     # typer turns the KeyboardInterrupt into exit 130 itself (silently); older typer reaches main's line

@@ -77,8 +77,9 @@ def test_nonfinite_loss_in_first_epoch_names_no_missing_file(cli, tmp_path, monk
     res = cli(*RUN, "--epochs", "2", "--out", tmp_path / "out")
     assert res.code == 1
     run_dir = single_run_dir(tmp_path / "out")
-    assert_one_line_error(res.err, "loss became nan at epoch 1, batch 2", "no best checkpoint yet",
-                          f"{run_dir / 'last.pt'} holds epoch 0")
+    assert_one_line_error(
+        res.err, "loss became nan at epoch 1, batch 2", "no best checkpoint yet", f"{run_dir / 'last.pt'} holds epoch 0"
+    )
     assert not (run_dir / "best.pt").exists()
 
 

@@ -46,12 +46,26 @@ def fixed_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model = build_model(model_name)
         (root / run).mkdir(parents=True)
         for kind in ("best", "last"):
-            save_checkpoint({
-                "kind": kind, "run_id": run, "model": {"name": model_name, "kwargs": {}},
-                "state_dict": model.state_dict(), "optimizer": {}, "epoch": epoch,
-                "metrics": history[epoch - 1], "history": history[:epoch],
-                "data": {"spec": "builtin", "description": "builtin MNIST sample", "train_size": 256, "val_size": 64},
-                "seed": 0, "config": {"model": model_name, **TINY},
-                "created": f"2026-01-0{k + 1}T12:0{kind == 'last'}:00+00:00",
-            }, root / run / f"{kind}.pt")
+            save_checkpoint(
+                {
+                    "kind": kind,
+                    "run_id": run,
+                    "model": {"name": model_name, "kwargs": {}},
+                    "state_dict": model.state_dict(),
+                    "optimizer": {},
+                    "epoch": epoch,
+                    "metrics": history[epoch - 1],
+                    "history": history[:epoch],
+                    "data": {
+                        "spec": "builtin",
+                        "description": "builtin MNIST sample",
+                        "train_size": 256,
+                        "val_size": 64,
+                    },
+                    "seed": 0,
+                    "config": {"model": model_name, **TINY},
+                    "created": f"2026-01-0{k + 1}T12:0{kind == 'last'}:00+00:00",
+                },
+                root / run / f"{kind}.pt",
+            )
     return root

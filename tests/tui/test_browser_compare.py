@@ -69,8 +69,9 @@ def test_space_marks_rows_and_m_compares_two_distinct_runs(fixed_checkpoints, tm
             assert [str(c.label) for c in config.columns.values()] == ["", "lr", "model"], "only what differs"
             assert text.count("⢕⢕ A") == 3 and text.count("⢕⢕ B") == 3, "a legend entry per run in each chart"
             loss_chart = compare.query_one("#compare-loss")
-            assert loss_chart.log_scale and all(loss_chart.render() for _ in range(5)), \
+            assert loss_chart.log_scale and all(loss_chart.render() for _ in range(5)), (
                 "a log-scale chart renders again and again (a resize, a theme change)"
+            )
             await pilot.press("escape")
             assert app.screen is browser and len(browser.marked) == 2, "marks survive a look at the comparison"
 
@@ -87,8 +88,11 @@ def test_f_writes_history_and_inference_figures_of_the_current_run(fixed_checkpo
             await until(pilot, lambda: isinstance(app.screen, BrowserScreen) and len(app.screen.rows) == 4)
             run_dir = Path(app.screen.current.path).parent
             await pilot.press("f")
-            await until(pilot, lambda: any(n.message.startswith(("wrote", "report failed"))
-                                           for n in app._notifications), timeout=60)
+            await until(
+                pilot,
+                lambda: any(n.message.startswith(("wrote", "report failed")) for n in app._notifications),
+                timeout=60,
+            )
             (done,) = [n.message for n in app._notifications if n.message.startswith(("wrote", "report failed"))]
             assert done == f"wrote history.csv, history.png, inference.png in {run_dir}"
             for name in ("history.csv", "history.png", "inference.png"):

@@ -29,8 +29,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def test_each_browser_session_runs_the_same_options_without_the_serving_ones():
     parser = build_parser()
-    args = parser.parse_args(["--serve", "--port", "9000", "--host", "0.0.0.0", "--epochs", "3",
-                              "--out", "my runs", "--browse"])
+    args = parser.parse_args(
+        ["--serve", "--port", "9000", "--host", "0.0.0.0", "--epochs", "3", "--out", "my runs", "--browse"]
+    )
     assert child_argv(parser, args) == ["--epochs", "3", "--out", "my runs", "--browse"]
     command = serve_command(parser, args)
     assert command == shlex.join([sys.executable, "-m", "tui.app", "--epochs", "3", "--out", "my runs", "--browse"])
@@ -56,8 +57,12 @@ def free_port() -> int:
 
 
 def start_server(port: int, *options: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tui.app", "--serve", "--port", str(port), *options],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui.app", "--serve", "--port", str(port), *options],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def stop_server(server: subprocess.Popen) -> str:
@@ -102,14 +107,20 @@ def screenshot(url: str, png: Path, wait_s: float = 8.0, size: tuple[int, int] =
     wait for that. So the app is framed in a page that also loads an image which takes `wait_s`
     to arrive: the load event, and the screenshot, come after the app has drawn.
     """
+
     class Slow(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path == "/slow.gif":
                 time.sleep(wait_s)
                 body, kind = GIF, "image/gif"
             else:
-                body, kind = (f'<html><body style="margin:0"><iframe src="{url}" style="border:0;width:100%;'
-                              f'height:100vh"></iframe><img src="/slow.gif"></body></html>').encode(), "text/html"
+                body, kind = (
+                    (
+                        f'<html><body style="margin:0"><iframe src="{url}" style="border:0;width:100%;'
+                        f'height:100vh"></iframe><img src="/slow.gif"></body></html>'
+                    ).encode(),
+                    "text/html",
+                )
             self.send_response(200)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
@@ -123,11 +134,26 @@ def screenshot(url: str, png: Path, wait_s: float = 8.0, size: tuple[int, int] =
     threading.Thread(target=frame.serve_forever, daemon=True).start()
     try:
         with tempfile.TemporaryDirectory() as profile:
-            subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                            f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}",
-                            f"--screenshot={png}", f"http://127.0.0.1:{frame.server_address[1]}/"],
-                           capture_output=True, timeout=60 + wait_s, check=False)
+            subprocess.run(
+                [
+                    CHROMIUM,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    f"--user-data-dir={profile}",
+                    f"--window-size={size[0]},{size[1]}",
+                    f"--screenshot={png}",
+                    f"http://127.0.0.1:{frame.server_address[1]}/",
+                ],
+                capture_output=True,
+                timeout=60 + wait_s,
+                check=False,
+            )
     finally:
         frame.shutdown()
 

@@ -22,9 +22,17 @@ def test_fmt_system_shows_cpu_of_all_cores_rss_threads_and_gpu_only_when_reporte
 
 def test_runstate_keeps_the_latest_reading_and_skips_unknown_or_malformed_records():
     state = RunState()
-    state.apply([system_record(1, 2, 10.0), {"event": "from-a-newer-engine", "x": 1},
-                 {"event": "epoch", "epoch": 1}, {"no": "event"}, "not a dict",
-                 {"event": "system", "stats": "garbage"}, system_record(1, 3, 12.0, **GPU)])
+    state.apply(
+        [
+            system_record(1, 2, 10.0),
+            {"event": "from-a-newer-engine", "x": 1},
+            {"event": "epoch", "epoch": 1},
+            {"no": "event"},
+            "not a dict",
+            {"event": "system", "stats": "garbage"},
+            system_record(1, 3, 12.0, **GPU),
+        ]
+    )
     assert state.system["gpu_util"] == 45 and state.system["rss_mb"] == 812.3
     assert state.history == [], "an epoch line without its metrics is skipped, not half-applied"
     assert state.last_time == 12.0
@@ -51,8 +59,11 @@ def test_training_screen_shows_cpu_and_rss_after_a_system_record():
 def test_attach_shows_the_system_reading_of_a_log_line_gpu_included(tmp_path):
     run_dir = tmp_path / "run"
     records = recorded_events()[:5]
-    write_log(run_dir, records + [system_record(1, 4, records[-1]["time"], **GPU),
-                                  {"event": "something-new", "time": records[-1]["time"]}])
+    write_log(
+        run_dir,
+        records
+        + [system_record(1, 4, records[-1]["time"], **GPU), {"event": "something-new", "time": records[-1]["time"]}],
+    )
 
     async def scenario() -> None:
         app = DigitsumApp(attach=run_dir, poll_s=0.05)

@@ -16,15 +16,18 @@ from tui.app import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--lr", "abc"], "invalid float value"),
-    (["--model", "nosuch"], "unknown model 'nosuch'"),
-    (["--attach", "/nonexistent/run"], "no such run folder"),
-    (["--resume", "/nonexistent/last.pt"], "no such checkpoint file"),
-    (["--attach", ".", "--browse"], "not allowed with argument"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--lr", "abc"], "invalid float value"),
+        (["--model", "nosuch"], "unknown model 'nosuch'"),
+        (["--attach", "/nonexistent/run"], "no such run folder"),
+        (["--resume", "/nonexistent/last.pt"], "no such checkpoint file"),
+        (["--attach", ".", "--browse"], "not allowed with argument"),
+    ],
+)
 def test_bad_options_print_one_line_and_exit_2(argv, says, capsys):
     with pytest.raises(SystemExit) as stop:
         code = main(argv)
@@ -40,10 +43,24 @@ def test_help_is_quick_and_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
     assert time.monotonic() - started < 10
-    help_text = subprocess.run([sys.executable, "-m", "tui.app", "--help"], capture_output=True, text=True,
-                               cwd=ROOT).stdout
-    for option in ("--data", "--model", "--epochs", "--batch-size", "--lr", "--seed", "--device", "--out",
-                   "--train-size", "--val-size", "--resume", "--attach", "--browse"):
+    help_text = subprocess.run(
+        [sys.executable, "-m", "tui.app", "--help"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    for option in (
+        "--data",
+        "--model",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--seed",
+        "--device",
+        "--out",
+        "--train-size",
+        "--val-size",
+        "--resume",
+        "--attach",
+        "--browse",
+    ):
         assert option in help_text
 
 
@@ -66,8 +83,10 @@ def _wait_for_pane(session: str, text: str, timeout: float = 90.0) -> str:
 def test_real_terminal_pause_resume_quit_through_tmux(tmp_path):
     session = f"digitsum-tui-test-{os.getpid()}"
     status = tmp_path / "status"
-    command = (f"{sys.executable} -m tui.app --train-size 1024 --val-size 64 --epochs 3 --batch-size 32 "
-               f"--device cpu --out {tmp_path / 'checkpoints'}; echo $? > {status}")
+    command = (
+        f"{sys.executable} -m tui.app --train-size 1024 --val-size 64 --epochs 3 --batch-size 32 "
+        f"--device cpu --out {tmp_path / 'checkpoints'}; echo $? > {status}"
+    )
     _tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(ROOT), command)
     try:
         _wait_for_pane(session, "TRAINING")

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+
 async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Let the app run until `condition()` holds; fail the test if it never does."""
     deadline = time.monotonic() + timeout
@@ -23,26 +24,79 @@ RUN_ID = "20260101-120000-sumnet"
 def recorded_events(epochs: int = 4, batches: int = 8) -> list[dict[str, Any]]:
     """A run's log as the engine would write it, with fixed numbers and times (for snapshots)."""
     t = 1_767_268_800.0
-    records: list[dict[str, Any]] = [{
-        "event": "start", "run_id": RUN_ID, "run_dir": f"checkpoints/{RUN_ID}", "model": "sumnet",
-        "device": "cpu", "data": "builtin MNIST sample", "epochs": 6, "start_epoch": 0,
-        "batches_per_epoch": batches, "train_size": 256, "val_size": 64,
-        "config": {"batch_size": 32}, "time": t}]
+    records: list[dict[str, Any]] = [
+        {
+            "event": "start",
+            "run_id": RUN_ID,
+            "run_dir": f"checkpoints/{RUN_ID}",
+            "model": "sumnet",
+            "device": "cpu",
+            "data": "builtin MNIST sample",
+            "epochs": 6,
+            "start_epoch": 0,
+            "batches_per_epoch": batches,
+            "train_size": 256,
+            "val_size": 64,
+            "config": {"batch_size": 32},
+            "time": t,
+        }
+    ]
     for e in range(1, epochs + 1):
         for b in range(1, batches + 1):
             t += 0.5
-            records.append({"event": "batch", "epoch": e, "batch": b, "batches": batches,
-                            "loss": 60.0 / (e + b / batches) + (b % 3), "images_per_s": 64.0, "time": t})
-        records.append({"event": "epoch", "epoch": e, "epochs": 6, "train_loss": 50.0 / e, "val_loss": 40.0 / e ** 0.8,
-                        "floor_acc": 0.04 * e, "ceil_acc": 0.035 * e, "round_acc": 0.05 * e, "mae": 5.0 / e ** 0.5,
-                        "lr": 0.003, "seconds": 4.0, "images_per_s": 64.0, "val_seconds": 0.5,
-                        "is_best": True, "time": t})
-        records.append({"event": "checkpoint", "path": f"checkpoints/{RUN_ID}/best.pt", "kind": "best",
-                        "epoch": e, "batch": 0, "time": t})
+            records.append(
+                {
+                    "event": "batch",
+                    "epoch": e,
+                    "batch": b,
+                    "batches": batches,
+                    "loss": 60.0 / (e + b / batches) + (b % 3),
+                    "images_per_s": 64.0,
+                    "time": t,
+                }
+            )
+        records.append(
+            {
+                "event": "epoch",
+                "epoch": e,
+                "epochs": 6,
+                "train_loss": 50.0 / e,
+                "val_loss": 40.0 / e**0.8,
+                "floor_acc": 0.04 * e,
+                "ceil_acc": 0.035 * e,
+                "round_acc": 0.05 * e,
+                "mae": 5.0 / e**0.5,
+                "lr": 0.003,
+                "seconds": 4.0,
+                "images_per_s": 64.0,
+                "val_seconds": 0.5,
+                "is_best": True,
+                "time": t,
+            }
+        )
+        records.append(
+            {
+                "event": "checkpoint",
+                "path": f"checkpoints/{RUN_ID}/best.pt",
+                "kind": "best",
+                "epoch": e,
+                "batch": 0,
+                "time": t,
+            }
+        )
     for b in range(1, 4):
         t += 0.5
-        records.append({"event": "batch", "epoch": epochs + 1, "batch": b, "batches": batches, "loss": 9.0,
-                        "images_per_s": 64.0, "time": t})
+        records.append(
+            {
+                "event": "batch",
+                "epoch": epochs + 1,
+                "batch": b,
+                "batches": batches,
+                "loss": 9.0,
+                "images_per_s": 64.0,
+                "time": t,
+            }
+        )
     records.append(system_record(epochs + 1, 3, t))
     return records
 

@@ -22,8 +22,14 @@ from tui.screens.modals import ConfirmModal, NewRunModal
 from tui.widgets.charts import HistoryChart
 
 # (column title, CheckpointInfo field, sort descending?)
-SORTS = (("created", "created", True), ("val loss", "val_loss", False), ("round acc", "round_acc", True),
-         ("MAE", "mae", False), ("epoch", "epoch", True), ("run", "run", False))
+SORTS = (
+    ("created", "created", True),
+    ("val loss", "val_loss", False),
+    ("round acc", "round_acc", True),
+    ("MAE", "mae", False),
+    ("epoch", "epoch", True),
+    ("run", "run", False),
+)
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -76,9 +82,16 @@ class BrowserScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column(" ", key="mark", width=1)
-        for title, key in (("run", "run"), ("kind", "kind"), ("model", "model"), ("ep", "epoch"),
-                           ("val loss", "val_loss"), ("round", "round_acc"), ("MAE", "mae"),
-                           ("created", "created")):
+        for title, key in (
+            ("run", "run"),
+            ("kind", "kind"),
+            ("model", "model"),
+            ("ep", "epoch"),
+            ("val loss", "val_loss"),
+            ("round", "round_acc"),
+            ("MAE", "mae"),
+            ("created", "created"),
+        ):
             table.add_column(title, key=key)
         self.action_reload()
 
@@ -105,9 +118,18 @@ class BrowserScreen(Screen[None]):
         current = self.current
         table.clear()
         for r in self.rows:
-            table.add_row(self._mark_cell(r.path), r.run, r.kind, r.model, str(r.epoch), _num(r.val_loss, ".3f"),
-                          _num(r.round_acc, ".1%"), _num(r.mae, ".3f"), r.created[5:16].replace("T", " "),
-                          key=r.path)
+            table.add_row(
+                self._mark_cell(r.path),
+                r.run,
+                r.kind,
+                r.model,
+                str(r.epoch),
+                _num(r.val_loss, ".3f"),
+                _num(r.round_acc, ".1%"),
+                _num(r.mae, ".3f"),
+                r.created[5:16].replace("T", " "),
+                key=r.path,
+            )
         if current is not None and current.path in [r.path for r in self.rows]:
             table.move_cursor(row=[r.path for r in self.rows].index(current.path))
         self.show_title()
@@ -115,8 +137,11 @@ class BrowserScreen(Screen[None]):
             self.query_one("#detail-text", Static).update("")
 
     def show_title(self) -> None:
-        title = self.problem or (f"{len(self.rows)} checkpoints in {self.root}  sorted by {SORTS[self.sort][0]} (o)"
-                                 if self.rows else f"no checkpoints in {self.root} yet")
+        title = self.problem or (
+            f"{len(self.rows)} checkpoints in {self.root}  sorted by {SORTS[self.sort][0]} (o)"
+            if self.rows
+            else f"no checkpoints in {self.root} yet"
+        )
         if self.marked and not self.problem:
             runs = len(self.marked_runs)
             title += f"  {len(self.marked)} marked, {runs} run{'s' * (runs != 1)}"
@@ -156,8 +181,9 @@ class BrowserScreen(Screen[None]):
         except BadInput as exc:
             self.app.call_from_thread(self.show_detail, row, [], str(exc))
             return
-        self.app.call_from_thread(self.show_detail, row, list(ckpt.get("history") or []),
-                                  (ckpt.get("data") or {}).get("description", ""))
+        self.app.call_from_thread(
+            self.show_detail, row, list(ckpt.get("history") or []), (ckpt.get("data") or {}).get("description", "")
+        )
 
     def show_detail(self, row: Any, history: list[dict[str, Any]], note: str, extra: str = "") -> None:
         self.query_one("#detail-chart", HistoryChart).show(history)
@@ -198,8 +224,10 @@ class BrowserScreen(Screen[None]):
         try:
             ev = evaluate_checkpoint(row.path, data=self.app_data())
             m = ev.metrics
-            extra = (f"eval on {ev.data} (n={len(ev.targets):,}):\nloss {m['loss']:.3f}  MAE {m['mae']:.3f}\n"
-                     f"floor {m['floor_acc']:.1%} ceil {m['ceil_acc']:.1%} round {m['round_acc']:.1%}")
+            extra = (
+                f"eval on {ev.data} (n={len(ev.targets):,}):\nloss {m['loss']:.3f}  MAE {m['mae']:.3f}\n"
+                f"floor {m['floor_acc']:.1%} ceil {m['ceil_acc']:.1%} round {m['round_acc']:.1%}"
+            )
         except DigitsumError as exc:
             extra = f"evaluation failed: {exc}"
         self.app.call_from_thread(self.show_detail, row, [], "", extra)
@@ -209,8 +237,9 @@ class BrowserScreen(Screen[None]):
         if row is None:
             return
         values = {"resume": row.path, "epochs": row.epoch + 5}
-        self.app.push_screen(NewRunModal(values, title="Continue training", fields=("epochs",)),
-                             self.app._new_run_chosen)
+        self.app.push_screen(
+            NewRunModal(values, title="Continue training", fields=("epochs",)), self.app._new_run_chosen
+        )
 
     def action_delete(self) -> None:
         row = self.current
@@ -266,8 +295,9 @@ class BrowserScreen(Screen[None]):
             self.app.call_from_thread(self.notify, f"report failed: {exc}", severity="error", timeout=10)
             return
         except Exception as exc:  # a bug or a broken matplotlib: say so instead of killing the browser
-            self.app.call_from_thread(self.notify, f"report failed: {type(exc).__name__}: {exc}",
-                                      severity="error", timeout=10)
+            self.app.call_from_thread(
+                self.notify, f"report failed: {type(exc).__name__}: {exc}", severity="error", timeout=10
+            )
             return
         names = ", ".join(path.name for path in written)
         self.app.call_from_thread(self.notify, f"wrote {names} in {run_dir}", title="report", timeout=10)

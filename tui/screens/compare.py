@@ -21,9 +21,13 @@ from textual.widgets import DataTable, Footer, Static
 from tui.widgets.charts import RunsChart
 
 # (column title, key in the best epoch's record, format, is lower better?)
-BEST_COLUMNS = (("val loss", "val_loss", ".3f", True), ("round", "round_acc", ".1%", False),
-                ("MAE", "mae", ".3f", True), ("floor", "floor_acc", ".1%", False),
-                ("ceil", "ceil_acc", ".1%", False))
+BEST_COLUMNS = (
+    ("val loss", "val_loss", ".3f", True),
+    ("round", "round_acc", ".1%", False),
+    ("MAE", "mae", ".3f", True),
+    ("floor", "floor_acc", ".1%", False),
+    ("ceil", "ceil_acc", ".1%", False),
+)
 
 
 def run_letter(index: int) -> str:
@@ -45,7 +49,7 @@ def short_value(value: Any, width: int = 18, keep_end: bool = True) -> str:
     text = "-" if value is None else str(value)
     if len(text) <= width:
         return text
-    return "…" + text[-(width - 1):] if keep_end else text[:width - 1] + "…"
+    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
 
 
 def setting_cells(values: list[Any]) -> list[str]:
@@ -54,8 +58,7 @@ def setting_cells(values: list[Any]) -> list[str]:
         return [short_value(v) for v in values]
     keys = sorted({k for v in values for k in v})
     differing = [k for k in keys if any(v.get(k) != values[0].get(k) for v in values[1:])]
-    return [short_value(" ".join(f"{k}={v[k]}" for k in differing if k in v) or "-", keep_end=False)
-            for v in values]
+    return [short_value(" ".join(f"{k}={v[k]}" for k in differing if k in v) or "-", keep_end=False) for v in values]
 
 
 class CompareScreen(Screen[None]):
@@ -119,14 +122,16 @@ class CompareScreen(Screen[None]):
         table = self.query_one("#compare-best", DataTable)
         table.clear(columns=True)
         table.add_columns("", "run", "epochs", "best@", *(title for title, *_ in BEST_COLUMNS))
-        styles = [best_styles([row["best"].get(key) for row in rows], lower)
-                  for _, key, _, lower in BEST_COLUMNS]
+        styles = [best_styles([row["best"].get(key) for row in rows], lower) for _, key, _, lower in BEST_COLUMNS]
         for k, (letter, row) in enumerate(zip(letters, rows)):
             best = row["best"]
-            cells = [Text("-") if best.get(key) is None else Text(format(best[key], fmt), style=styles[c][k])
-                     for c, (_, key, fmt, _) in enumerate(BEST_COLUMNS)]
-            table.add_row(Text(letter, style="bold"), row["run"], str(row["epochs"]), str(best.get("epoch", "-")),
-                          *cells)
+            cells = [
+                Text("-") if best.get(key) is None else Text(format(best[key], fmt), style=styles[c][k])
+                for c, (_, key, fmt, _) in enumerate(BEST_COLUMNS)
+            ]
+            table.add_row(
+                Text(letter, style="bold"), row["run"], str(row["epochs"]), str(best.get("epoch", "-")), *cells
+            )
 
     def _show_config(self, letters: list[str], diffs: dict[str, list[Any]]) -> None:
         """Rows are runs, columns the differing settings; values unlike run A's are highlighted."""
@@ -139,8 +144,10 @@ class CompareScreen(Screen[None]):
         table.add_columns("", *diffs)
         shown = {key: setting_cells(values) for key, values in diffs.items()}
         for k, letter in enumerate(letters):
-            cells = [Text(shown[key][k], style="bold yellow" if k and values[k] != values[0] else "")
-                     for key, values in diffs.items()]
+            cells = [
+                Text(shown[key][k], style="bold yellow" if k and values[k] != values[0] else "")
+                for key, values in diffs.items()
+            ]
             table.add_row(Text(letter, style="bold"), *cells)
 
     def action_back(self) -> None:

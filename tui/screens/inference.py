@@ -64,8 +64,9 @@ class InferenceScreen(Screen[None]):
         try:
             evaluation = evaluate_checkpoint(self.checkpoint, data=self.data, limit=self.limit)
         except DigitsumError as exc:
-            self.app.call_from_thread(self.query_one("#inference-metrics", Static).update,
-                                      Text(f"cannot evaluate: {exc}", style="bold red"))
+            self.app.call_from_thread(
+                self.query_one("#inference-metrics", Static).update, Text(f"cannot evaluate: {exc}", style="bold red")
+            )
             return
         self.app.call_from_thread(self.show_evaluation, evaluation)
 
@@ -73,9 +74,12 @@ class InferenceScreen(Screen[None]):
         self.evaluation = evaluation
         m = evaluation.metrics
         name = f"{os.path.basename(os.path.dirname(self.checkpoint))}/{os.path.basename(self.checkpoint)}"
-        text = Text(f"n={len(evaluation.targets):,}  loss {m['loss']:.3f}  MAE {m['mae']:.3f}  "
-                    f"floor {m['floor_acc']:.1%}  ceil {m['ceil_acc']:.1%}  round {m['round_acc']:.1%}\n",
-                    no_wrap=True, overflow="ellipsis")
+        text = Text(
+            f"n={len(evaluation.targets):,}  loss {m['loss']:.3f}  MAE {m['mae']:.3f}  "
+            f"floor {m['floor_acc']:.1%}  ceil {m['ceil_acc']:.1%}  round {m['round_acc']:.1%}\n",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         text.append(f"{name} on {evaluation.data}", style="dim")
         self.query_one("#inference-metrics", Static).update(text)
         self.reorder()
@@ -147,11 +151,15 @@ class InferenceScreen(Screen[None]):
         for _ in range(cols):
             table.add_column(width=38)
         cells = []
-        for i in self.order[start:start + self.page]:
-            cells.append(Group(render_image(ev.images[i], 36, self.halfblocks),
-                               caption(i, float(ev.predictions[i]), int(ev.targets[i]), short=True)))
+        for i in self.order[start : start + self.page]:
+            cells.append(
+                Group(
+                    render_image(ev.images[i], 36, self.halfblocks),
+                    caption(i, float(ev.predictions[i]), int(ev.targets[i]), short=True),
+                )
+            )
         for r in range(0, len(cells), cols):
-            table.add_row(*cells[r:r + cols])
+            table.add_row(*cells[r : r + cols])
         return table
 
     # --- keys --------------------------------------------------------------------------------

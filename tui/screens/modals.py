@@ -37,8 +37,12 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-FIELDS = (("model", "model (sumnet, seed)"), ("epochs", "epochs (total)"), ("data", "data (builtin or DIR)"),
-          ("lr", "learning rate"))
+FIELDS = (
+    ("model", "model (sumnet, seed)"),
+    ("epochs", "epochs (total)"),
+    ("data", "data (builtin or DIR)"),
+    ("lr", "learning rate"),
+)
 
 
 class NewRunModal(ModalScreen[dict[str, Any] | None]):
@@ -46,8 +50,12 @@ class NewRunModal(ModalScreen[dict[str, Any] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, values: dict[str, Any], title: str = "New run",
-                 fields: tuple[str, ...] = ("model", "epochs", "data", "lr")) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        title: str = "New run",
+        fields: tuple[str, ...] = ("model", "epochs", "data", "lr"),
+    ) -> None:
         super().__init__()
         self.values, self.title_text = values, title
         self.fields = [(key, label) for key, label in FIELDS if key in fields]

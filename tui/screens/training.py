@@ -47,9 +47,12 @@ class TrainingScreen(Screen[None]):
         yield RunStatus(id="status")
         with Grid(id="charts"):
             yield HistoryChart("loss (train, val)", {"train_loss": "train", "val_loss": "val"}, id="loss-chart")
-            yield HistoryChart("accuracy % (floor, ceil, round)",
-                               {"floor_acc": "floor", "ceil_acc": "ceil", "round_acc": "round"},
-                               percent=True, id="acc-chart")
+            yield HistoryChart(
+                "accuracy % (floor, ceil, round)",
+                {"floor_acc": "floor", "ceil_acc": "ceil", "round_acc": "round"},
+                percent=True,
+                id="acc-chart",
+            )
             yield HistoryChart("val MAE", {"mae": "mae"}, id="mae-chart")
             yield BatchLossChart(id="batch-chart")
         yield RichLog(id="log", max_lines=500, wrap=False, markup=False)

@@ -43,7 +43,7 @@ class HistoryChart(PlotextPlot):
         for key, label in self.series.items():
             ys = [h[key] * scale for h in history if h.get(key) is not None]
             if ys:
-                plt.plot(epochs[:len(ys)], ys, label=label, marker="braille")
+                plt.plot(epochs[: len(ys)], ys, label=label, marker="braille")
         self.refresh()
 
 

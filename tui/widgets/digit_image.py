@@ -24,8 +24,9 @@ def caption(index: int, prediction: float, target: int, short: bool = False) -> 
     err = prediction - target
     if short:
         return Text(f"#{index} {prediction:5.2f}->{rounded} true {target} {mark}", style=style)
-    return Text(f"#{index}  predicted {prediction:.2f}  rounded {rounded}  true {target}  "
-                f"error {err:+.2f}  {mark}", style=style)
+    return Text(
+        f"#{index}  predicted {prediction:.2f}  rounded {rounded}  true {target}  error {err:+.2f}  {mark}", style=style
+    )
 
 
 def render_image(image: np.ndarray, width: int, halfblocks: bool) -> Text:

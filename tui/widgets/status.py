@@ -9,9 +9,15 @@ from textual.widgets import ProgressBar, Static
 
 from tui.runstate import RunState, fmt_duration, fmt_system
 
-PHASE_STYLE = {"paused": "bold reverse yellow", "failed": "bold reverse red", "finished": "bold green",
-               "stopped": "bold yellow", "training": "bold cyan", "starting": "dim",
-               "read-only": "bold magenta"}
+PHASE_STYLE = {
+    "paused": "bold reverse yellow",
+    "failed": "bold reverse red",
+    "finished": "bold green",
+    "stopped": "bold yellow",
+    "training": "bold cyan",
+    "starting": "dim",
+    "read-only": "bold magenta",
+}
 
 
 class RunStatus(Vertical):
@@ -42,10 +48,17 @@ class RunStatus(Vertical):
         best = state.best
         best_text = f"best val {best['val_loss']:.3f} @ epoch {best['epoch']}" if best else "best val --"
         self.query_one("#times", Static).update(
-            Text(f"elapsed {fmt_duration(state.elapsed)}  ETA {fmt_duration(state.eta)}  {best_text}  "
-                 f"{state.model} on {state.device}", overflow="ellipsis", no_wrap=True))
+            Text(
+                f"elapsed {fmt_duration(state.elapsed)}  ETA {fmt_duration(state.eta)}  {best_text}  "
+                f"{state.model} on {state.device}",
+                overflow="ellipsis",
+                no_wrap=True,
+            )
+        )
         self.query_one("#where", Static).update(
-            Text(f"{state.run_dir} | {state.data}", overflow="ellipsis", no_wrap=True))
+            Text(f"{state.run_dir} | {state.data}", overflow="ellipsis", no_wrap=True)
+        )
         # the last reading stays after the run ends, dimmed: it is then history, not the present
         self.query_one("#system", Static).update(
-            Text(fmt_system(state.system), style="" if state.running else "dim", no_wrap=True))
+            Text(fmt_system(state.system), style="" if state.running else "dim", no_wrap=True)
+        )
