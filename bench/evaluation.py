@@ -37,7 +37,7 @@ def measure_eval(model: torch.nn.Module, images: np.ndarray, sums: np.ndarray, s
     modes = {"fp32": None, "auto": pick_precision("auto", device)}
     samples: dict[str, list[float]] = {name: [] for name in modes}
     results: dict[str, tuple[dict, np.ndarray]] = {}
-    for name, precision in modes.items():  # warm-up, untimed
+    for precision in modes.values():  # warm-up, untimed
         evaluate(model, images[: sizes.batch], sums[: sizes.batch], device, precision)
     for repeat in range(sizes.repeats):
         for name in list(modes) if repeat % 2 == 0 else list(reversed(modes)):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class BaselineProcess:
     def runner(self, command: str, label: str) -> Callable[[int], Any]:
         return lambda amount: self.ask(command, label, amount)
 
-    def __enter__(self) -> "BaselineProcess":
+    def __enter__(self) -> BaselineProcess:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -121,7 +121,7 @@ def _paste_row(
     canvas: np.ndarray, digits: np.ndarray, boxes: np.ndarray, x: int, gaps: np.ndarray, y_jitter: np.ndarray
 ) -> None:
     """Place four cropped digits left to right; shrink the gaps when they would not fit."""
-    widths = [min(int(r - l), WIDTH) for _, _, l, r in boxes]
+    widths = [min(int(right - left), WIDTH) for _, _, left, right in boxes]
     free = WIDTH - x - sum(widths)
     gaps = [int(g) for g in gaps]
     if sum(gaps) > free:

@@ -36,7 +36,7 @@ class RunConfig:
     loss: str = "auto"  # training objective; auto = the model's own (seed: mse as assigned, sumnet: huber)
     weight_decay: float | None = None  # AdamW decay; None = the model's own (seed: 0 as assigned, sumnet: 0.1)
 
-    def validate(self) -> "RunConfig":
+    def validate(self) -> RunConfig:
         """Reject impossible settings with one clear line (exit 2)."""
         if self.epochs < 1:
             raise BadInput(f"--epochs must be at least 1, got {self.epochs}")
@@ -60,7 +60,7 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -11,10 +11,11 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,8 +25,8 @@ from digitsum.allocator import keep_freed_memory, release_freed_memory
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
 from digitsum.config import RunConfig
 from digitsum.control import Control
-from digitsum.distributed import DistContext, digest
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
+from digitsum.distributed import DistContext, digest
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import (
     BatchEnd,

@@ -7,7 +7,7 @@ prediction. Builtin validation after 10 epochs: round accuracy 0.745 against 0.6
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -185,7 +186,7 @@ class EngineThread:
         except BaseException as exc:  # handed to the test thread
             self.error = exc
 
-    def start(self) -> "EngineThread":
+    def start(self) -> EngineThread:
         self.thread.start()
         return self
 

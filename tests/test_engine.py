@@ -226,9 +226,14 @@ def test_the_reported_train_loss_is_mse_whatever_the_objective(make_config):
     """Before the first step both runs hold the same weights and batch: the same first reported loss."""
     first = {}
     for loss in ("mse", "huber"):
-        events = []
+        events: list = []
         control = Control()
-        events_and_stop = lambda e: (events.append(e), isinstance(e, BatchEnd) and control.stop())
+
+        def events_and_stop(e, events=events, control=control):
+            events.append(e)
+            if isinstance(e, BatchEnd):
+                control.stop()
+
         Engine(make_config(loss=loss, epochs=1), control=control, subscribers=[events_and_stop]).run()
         first[loss] = next(e.loss for e in events if isinstance(e, BatchEnd))
     assert first["huber"] == pytest.approx(first["mse"], rel=1e-6) and first["mse"] > 10

@@ -11,7 +11,6 @@ import pytest
 from digitsum.config import RunConfig
 from digitsum.engine import Engine
 
-
 MAE_BOUND = 2.0  # measured 1.33 (seed 0, 2 CPU cores, ~50 s; 1.42 with the four-conv trunk)
 ROUND_BOUND = 0.15  # measured 0.262 (0.228 with the four-conv trunk)
 

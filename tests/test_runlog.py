@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from digitsum.events import BatchEnd, EpochEnd, Finished, Paused, RunStarted
 from digitsum import runlog
+from digitsum.events import BatchEnd, EpochEnd, Finished, Paused, RunStarted
 from digitsum.runlog import LOG_NAME, LogFollower, RunLog, epoch_history, read_log
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Record = dict[str, Any]
 EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "round_acc", "mae")  # what the screen relies on

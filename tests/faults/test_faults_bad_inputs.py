@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from faultkit import (
     TINY,
     assert_one_line_error,

@@ -9,7 +9,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from faultkit import (
     TINY,
     kill_quietly,

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from faultkit import kill_quietly, read_events, start_cli
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
-
 from faultkit import TINY, assert_one_line_error, read_events, single_run_dir
 
 pytestmark = pytest.mark.slow

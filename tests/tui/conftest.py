@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tuihelpers import RUN_ID, recorded_events
 
 from digitsum.config import RunConfig
-from tuihelpers import RUN_ID, recorded_events
 
 TINY = dict(train_size=256, val_size=64, epochs=2, batch_size=32, device="cpu", seed=0)
 

@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tuihelpers import RUN_ID, screen_text, until
 
 from tui.app import DigitsumApp
 from tui.screens.browser import BrowserScreen
 from tui.screens.compare import CompareScreen
-from tuihelpers import RUN_ID, screen_text, until
 
 SEED_RUN = "20260102-090000-seed"
 

@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+from tuihelpers import recorded_events, screen_text, until, write_log
+
 from tui.app import DigitsumApp
 from tui.screens.browser import BrowserScreen
 from tui.screens.compare import CompareScreen
@@ -14,7 +16,6 @@ from tui.screens.help import KEYS, HelpScreen
 from tui.screens.inference import InferenceScreen
 from tui.screens.modals import ConfirmModal, NewRunModal
 from tui.screens.training import TrainingScreen
-from tuihelpers import recorded_events, screen_text, until, write_log
 
 
 def test_every_key_of_every_screen_is_listed_in_help_which_opens_with_question_mark_and_f1():

@@ -17,10 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tuihelpers import RUN_ID, recorded_events, until, write_log
 
 from tui.app import DigitsumApp, build_parser, main
 from tui.serve import INSTALL_HINT, child_argv, serve_command
-from tuihelpers import RUN_ID, recorded_events, until, write_log
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_SERVE = importlib.util.find_spec("textual_serve") is not None

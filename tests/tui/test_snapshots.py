@@ -6,10 +6,11 @@ checkpoints with seeded weights and fixed metadata; paths are relative to a chdi
 
 from __future__ import annotations
 
+from tuihelpers import RUN_ID, recorded_events, until, write_log
+
 from tui.app import DigitsumApp
 from tui.screens.browser import BrowserScreen
 from tui.screens.inference import InferenceScreen
-from tuihelpers import RUN_ID, recorded_events, until, write_log
 
 SIZE = (80, 24)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from tuihelpers import recorded_events, screen_text, system_record, until, write_log
+
 from tui.app import DigitsumApp
 from tui.runstate import RunState, describe, fmt_system
-from tuihelpers import recorded_events, screen_text, system_record, until, write_log
 
 GPU = dict(gpu_mem_mb=1234.0, gpu_mem_reserved_mb=2048.0, gpu_util=45)
 

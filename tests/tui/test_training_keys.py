@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from tuihelpers import screen_text, until
 
 from digitsum.checkpoints import load_checkpoint
 from digitsum.config import RunConfig
 from tui.app import DigitsumApp
 from tui.screens.modals import ConfirmModal, NewRunModal
 from tui.screens.training import TrainingScreen
-
-from tuihelpers import screen_text, until
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0) -> None:
