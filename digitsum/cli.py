@@ -10,8 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from digitsum.config import DEFAULT_MODEL, RunConfig
+from digitsum.config import RunConfig
 from digitsum.errors import DigitsumError
+from digitsum.options import run_options
 
 app = typer.Typer(
     help="Train and inspect a CNN that reads four handwritten digits and predicts their sum.",
@@ -21,8 +22,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Work with data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-_DEFAULTS = RunConfig()
 
 DataOpt = Annotated[str, typer.Option("--data", help="'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
@@ -36,50 +35,9 @@ def _stderr():
 
 
 @app.command()
-def run(
-    data: DataOpt = _DEFAULTS.data,
-    model: Annotated[
-        str, typer.Option(help="Network: 'sumnet' (default) or 'seed' (the assignment's).")
-    ] = DEFAULT_MODEL,
-    epochs: Annotated[
-        int, typer.Option(help="Total epochs of the run (with --resume: continue until this one).")
-    ] = _DEFAULTS.epochs,
-    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = _DEFAULTS.batch_size,
-    lr: Annotated[float, typer.Option(help="Peak learning rate of the one-cycle schedule.")] = _DEFAULTS.lr,
-    seed: Annotated[int, typer.Option(help="Seed for data, initial weights and shuffling.")] = _DEFAULTS.seed,
-    device: DeviceOpt = _DEFAULTS.device,
-    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path(_DEFAULTS.out),
-    train_size: Annotated[int, typer.Option(help="Training composites (builtin/IDX data).")] = _DEFAULTS.train_size,
-    val_size: Annotated[int, typer.Option(help="Validation composites (builtin/IDX data).")] = _DEFAULTS.val_size,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue from a checkpoint (e.g. RUN/last.pt).")] = None,
-    precision: Annotated[
-        str, typer.Option(help="auto (bf16 autocast where native), fp32 or bf16.")
-    ] = _DEFAULTS.precision,
-    loss: Annotated[
-        str, typer.Option(help="Objective: auto (the model's own: huber for sumnet, mse for seed), mse or huber.")
-    ] = _DEFAULTS.loss,
-    weight_decay: Annotated[
-        Optional[float], typer.Option(help="AdamW weight decay (default: the model's own: 0.1 for sumnet, 0 for seed).")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
+@run_options
+def run(config: RunConfig, as_json: JsonOpt = False) -> None:
     """Train a model headless; writes OUT/<run-id>/ with best.pt, last.pt, metrics.jsonl, config.json."""
-    config = RunConfig(
-        data=data,
-        model=model,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        device=device,
-        out=str(out),
-        train_size=train_size,
-        val_size=val_size,
-        resume=str(resume) if resume else None,
-        precision=precision,
-        loss=loss,
-        weight_decay=weight_decay,
-    ).validate()
     from digitsum.control import Control
     from digitsum.distributed import DistContext
     from digitsum.engine import Engine
@@ -93,8 +51,7 @@ def run(
     if caught:
         number = caught[0]
         console.print(
-            f"interrupted: {result.last} holds epoch {result.epoch}; resume with "
-            f"digitsum run --resume {result.last} --epochs {config.epochs}",
+            f"interrupted: {result.last} holds epoch {result.epoch}; resume with digitsum run --resume {result.last}",
             highlight=False,
             soft_wrap=True,
         )

@@ -36,7 +36,7 @@ class DataBundle:
     augment: bool = False
     fresh_each_epoch: bool = False
 
-    def train_for_epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    def train_for_epoch(self, epoch: int, device=None) -> tuple[np.ndarray, np.ndarray]:
         """Epoch 1 uses the fixed set; later epochs draw new composites when a pool is at hand."""
         if self.pools is None or not self.fresh_each_epoch or epoch <= 1:
             return self.train_images, self.train_sums

@@ -12,7 +12,7 @@ import math
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,12 +44,14 @@ from digitsum.events import (
 from digitsum.losses import OBJECTIVES
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
-from digitsum.recipes import objective_name, weight_decay_for
+from digitsum.planner import DEFAULT_BUDGET_MIN, Plan, plan_epochs, probe_training, process_age_s, timed
+from digitsum.recipes import MachineRecipe, machine_class, machine_recipe, objective_name, weight_decay_for
 from digitsum.system import SystemSampler
 
 EVAL_BATCH = 64  # as fast per image as 500 on a CPU, and its activations stay on the heap
 # (digitsum.allocator); 500 measured 1,490 vs 3,130 img/s for seed, 4,200 vs 4,900 for sumnet
 SYSTEM_INTERVAL = 2.0  # seconds between SystemStats events
+SAVE_S = 0.5  # an epoch's checkpoint writes and events, for the plan
 
 
 @dataclass
@@ -154,8 +156,11 @@ class Engine:
         self.dist.init(self.device.type)
         resumed = load_checkpoint(cfg.resume) if cfg.resume else None
         if resumed is not None:
-            cfg = self.config = self._config_for_resume(resumed)
+            cfg = self._config_for_resume(resumed)
         self.precision = pick_precision(cfg.precision, self.device)
+        self.machine = machine_class(self.device.type, self.precision is not None)
+        self.recipe = machine_recipe(cfg.model, self.machine)
+        cfg = self.config = _resolve_auto(cfg, self.recipe)
         self.objective_name = objective_name(cfg.loss, cfg.model)
         self.objective = OBJECTIVES[self.objective_name]
         self.data: DataBundle = load_data(
@@ -177,17 +182,18 @@ class Engine:
         if resumed is not None:
             self.model = model_from_checkpoint(resumed, cfg.resume)
         else:
-            self.model = build_model(cfg.model)
+            self.model = build_model(cfg.model, self.recipe.model_kwargs)
         self.model_kwargs = _model_kwargs(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.net = self.dist.wrap(self.model)  # what trains; self.model is what gets saved
         self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=cfg.lr, weight_decay=self.weight_decay, fused=True
-        )
+        self.optimizer = self._make_optimizer(self.model)
         self.ema = _make_ema(self.model, cfg.ema)
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
+        self._drawn: dict[int, tuple[Any, Any]] = {}  # an epoch's training data drawn ahead (by the probe)
+        self.plan = self._make_plan(resumed)
+        cfg = self.config = replace(cfg, epochs=self.plan.epochs, budget=None)  # the budget lives on in the plan
         if resumed is not None:
             self.optimizer.load_state_dict(resumed["optimizer"])
             _restore_training_weights(self.model, self.ema, resumed)
@@ -203,12 +209,80 @@ class Engine:
         if self.dist.is_main:
             self._write_config()
 
+    def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(model.parameters(), lr=self.config.lr, weight_decay=self.weight_decay, fused=True)
+
     def _config_for_resume(self, ckpt: dict[str, Any]) -> RunConfig:
-        """The checkpoint's own settings, except the new total epoch count, device and output."""
+        """The checkpoint's own settings (its plan included), except a new total epoch count, device and output."""
+        if self.config.budget is not None:
+            raise BadInput(
+                "--budget plans a new run; --resume continues the recorded plan (or give --epochs N to change its end)"
+            )
         saved = RunConfig.from_dict(ckpt.get("config") or {})
-        saved.epochs, saved.device, saved.resume = self.config.epochs, self.config.device, self.config.resume
+        if self.config.epochs is not None:
+            saved.epochs = self.config.epochs
+        saved.device, saved.resume = self.config.device, self.config.resume
         saved.precision = self.config.precision if self.config.precision != "auto" else saved.precision
         return saved.validate()
+
+    def _make_plan(self, resumed: dict[str, Any] | None) -> Plan:
+        """Fix the run's length before training: --epochs as given, else the recipe's, cut to fit the budget."""
+        cfg, recipe = self.config, self.recipe.to_dict()
+        if resumed is not None:
+            recipe = dict((resumed.get("plan") or {}).get("recipe") or recipe)
+        if resumed is not None and resumed.get("plan"):  # continue the recorded plan, to a new end if asked
+            return Plan(**{**resumed["plan"], "epochs": cfg.epochs})
+        if cfg.epochs is not None:
+            return Plan(self.machine, recipe, cfg.epochs, self.recipe.epochs, None)
+        budget = cfg.budget if cfg.budget is not None else DEFAULT_BUDGET_MIN
+        epoch_s, images_per_s = self._probe_epoch_seconds()
+        epochs, predicted = plan_epochs(budget, self.recipe.epochs, epoch_s, process_age_s())
+        epochs = int(self.dist.broadcast(epochs))  # every rank trains the same length
+        spent = process_age_s()
+        return Plan(
+            self.machine,
+            recipe,
+            epochs,
+            self.recipe.epochs,
+            budget,
+            images_per_s,
+            epoch_s,
+            spent,
+            predicted,
+            time.time() - spent + budget * 60,
+        )
+
+    def _probe_epoch_seconds(self) -> tuple[float, float]:
+        """Predict one epoch's wall time: training steps of a scratch copy, drawing data, validating, saving."""
+        cfg = self.config
+        first, sums = self.data.train_for_epoch(1, self.device)
+        x_all = torch.as_tensor(first, device=self.device)
+        y_all = torch.as_tensor(sums, device=self.device).float()
+        idx = torch.arange(cfg.batch_size, device=self.device)
+
+        def step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
+            optimizer.zero_grad(set_to_none=True)
+            self.objective(_forward(model.train(), x, self.precision).float(), y).backward()
+            optimizer.step()
+
+        images_per_s = probe_training(
+            self.model, self._make_optimizer, lambda: (normalize(x_all[idx]), y_all[idx]), step, self.device
+        )
+        drawing = 0.0
+        if self.data.fresh_each_epoch and self.data.pools is not None:  # draw epoch 2 now and keep it
+            drawing = timed(lambda: self._drawn.setdefault(2, self.data.train_for_epoch(2, self.device)))
+        n_val = min(len(self.data.val_sums), 8 * EVAL_BATCH)
+        val_s = (
+            timed(
+                lambda: evaluate(
+                    self.model, self.data.val_images[:n_val], self.data.val_sums[:n_val], self.device, self.precision
+                )
+            )
+            * len(self.data.val_sums)
+            / n_val
+        )
+        train_s = self.batches * cfg.batch_size / images_per_s
+        return train_s + drawing + val_s + SAVE_S, self.batches * cfg.batch_size * self.dist.world / train_s
 
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"
@@ -221,6 +295,7 @@ class Engine:
             "loss_used": self.objective_name,
             "weight_decay_used": self.weight_decay,
             "world_size": self.dist.world,
+            "plan": self.plan.to_dict(),
         }
         try:
             path.write_text(json.dumps(info, indent=2) + "\n")
@@ -253,6 +328,7 @@ class Engine:
                 val_size=len(self.data.val_sums),
                 config=cfg.to_dict(),
                 history=self.history,
+                plan=self.plan.to_dict(),
             )
         )
         if not self.last_path.exists():
@@ -286,11 +362,11 @@ class Engine:
     def _run_epoch(self, epoch: int) -> bool:
         """Train and validate one epoch; False when a stop request cut it short."""
         cfg = self.config
-        images, sums = self.data.train_for_epoch(epoch)
+        images, sums = self._drawn.pop(epoch, None) or self.data.train_for_epoch(epoch, self.device)
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)
         order = self.dist.shard(np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums)))
-        x_all = torch.from_numpy(images).to(self.device)
-        y_all = torch.from_numpy(sums).to(self.device, torch.float32)
+        x_all = torch.as_tensor(images, device=self.device)
+        y_all = torch.as_tensor(sums, device=self.device).float()
         self.model.train()
         started, losses, self._paused_for = time.perf_counter(), [], 0.0
         for b in range(self.batches):
@@ -458,6 +534,7 @@ class Engine:
                 },
                 "seed": cfg.seed,
                 "config": cfg.to_dict(),
+                "plan": self.plan.to_dict(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             },
             path,
@@ -497,6 +574,16 @@ def _restore_training_weights(model: nn.Module, ema, ckpt: dict[str, Any]) -> No
     if ema is not None:
         ema.module.load_state_dict(ckpt["state_dict"])
         ema.n_averaged.fill_(int(ckpt.get("ema_updates", 1)))
+
+
+def _resolve_auto(cfg: RunConfig, recipe: MachineRecipe) -> RunConfig:
+    """Options left `auto` (None) take the machine recipe's value; what the user set stays."""
+    return replace(
+        cfg,
+        batch_size=cfg.batch_size if cfg.batch_size is not None else recipe.batch_size,
+        lr=cfg.lr if cfg.lr is not None else recipe.lr,
+        train_size=cfg.train_size if cfg.train_size is not None else recipe.train_size,
+    )
 
 
 def _model_kwargs(model: nn.Module) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class RunStarted(Event):
     val_size: int
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    plan: dict[str, Any] = field(default_factory=dict)  # digitsum.planner.Plan: epochs, budget, speed, recipe
 
 
 @dataclass(frozen=True)

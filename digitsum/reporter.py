@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from digitsum.events import BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Paused, Resumed, RunStarted
+from digitsum.formatting import plan_line
 
 
 def epoch_line(e: EpochEnd) -> str:
@@ -49,6 +50,8 @@ class ConsoleReporter:
             highlight=False,
         )
         self.console.print(f"data: {e.data}", highlight=False)
+        if e.plan:
+            self.console.print(plan_line(e.plan), highlight=False, soft_wrap=True)
 
     def _batch(self, e: BatchEnd) -> None:
         if not self.show_progress:

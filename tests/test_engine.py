@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 import shutil
 from pathlib import Path
@@ -48,7 +49,10 @@ def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
     }
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
     assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.1
-    assert RunConfig.from_dict(config).validate() == tiny_run.config
+    # what was left `auto` is recorded as the machine recipe resolved it (fp32 CPU here)
+    assert RunConfig.from_dict(config).validate() == replace(tiny_run.config, lr=3e-3)
+    assert config["plan"]["machine"] == "cpu-fp32" and config["plan"]["epochs"] == 2
+    assert config["plan"]["budget_min"] is None  # --epochs fixed the length: no probe, no budget
 
 
 def test_events_tell_the_story_in_order(tiny_run):

@@ -21,6 +21,7 @@ from textual.worker import Worker
 from digitsum.config import MODEL_NAMES, RunConfig
 from digitsum.control import Control
 from digitsum.errors import BadInput, DigitsumError
+from digitsum.options import cli_scalar_type, option_name, run_option_fields
 from digitsum.runlog import LOG_NAME, LogFollower
 from tui.bridge import EventBridge
 from tui.screens.help import HelpScreen
@@ -189,7 +190,8 @@ class DigitsumApp(App[int]):
         if not values:
             return
         base = self.config or RunConfig()
-        config = RunConfig.from_dict({**base.to_dict(), **values, "resume": values.get("resume")})
+        budget = None if values.get("epochs") is not None else base.budget  # --epochs and --budget exclude each other
+        config = RunConfig.from_dict({**base.to_dict(), **values, "budget": budget, "resume": values.get("resume")})
         try:
             config.validate()
         except BadInput as exc:
@@ -250,23 +252,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = RunConfig()
     p = _Parser(
         prog="digitsum-tui",
         description="Train, watch and browse digitsum runs in the terminal. "
         "With no option, a default run starts at once.",
     )
-    p.add_argument("--data", default=d.data, help="builtin or a folder of data*.npy/lab*.npy or MNIST IDX files")
-    p.add_argument("--model", default=d.model, help="seed or sumnet (default %(default)s)")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
-    p.add_argument("--out", default=d.out, help="output folder of runs (default %(default)s)")
-    p.add_argument("--train-size", type=int, default=d.train_size)
-    p.add_argument("--val-size", type=int, default=d.val_size)
-    p.add_argument("--resume", metavar="CKPT", help="continue a run from this checkpoint until --epochs")
+    for f in run_option_fields():  # the one list of run options, shared with `digitsum run`
+        p.add_argument(option_name(f), type=cli_scalar_type(f), default=f.default, help=f.metadata["help"])
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--attach", metavar="RUN_DIR", help="watch a run's metrics.jsonl (read-only)")
     mode.add_argument("--browse", action="store_true", help="open the checkpoint browser without training")
@@ -297,19 +289,7 @@ def app_from_namespace(args: argparse.Namespace) -> DigitsumApp:
         if not Path(args.attach).is_dir():
             raise BadInput(f"--attach {args.attach}: no such run folder")
         return DigitsumApp(attach=args.attach, checkpoints=Path(args.attach).parent)
-    config = RunConfig(
-        data=args.data,
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device,
-        out=args.out,
-        train_size=args.train_size,
-        val_size=args.val_size,
-        resume=args.resume,
-    ).validate()
+    config = RunConfig(**{f.name: getattr(args, f.name) for f in run_option_fields()}).validate()
     if args.browse:
         return DigitsumApp(browse=True, checkpoints=args.out)
     if config.resume and not Path(config.resume).is_file():

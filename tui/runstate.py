@@ -6,11 +6,12 @@ the same dicts (`Event.to_dict()` / `metrics.jsonl` lines), so one screen serves
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from digitsum.formatting import plan_line
 
 Record = dict[str, Any]
 EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "round_acc", "mae")  # what the screen relies on
@@ -28,6 +29,7 @@ class RunState:
     data: str = ""
     epochs: int = 0
     batch_size: int = 0
+    budget_min: float | None = None  # the plan's budget; None when --epochs fixed the length
     batches: int = 0
     epoch: int = 0
     batch: int = 0
@@ -63,6 +65,7 @@ class RunState:
         self.epochs, self.batches = int(r.get("epochs", 0)), int(r.get("batches_per_epoch", 0))
         self.batch_size = int((r.get("config") or {}).get("batch_size", 0))
         self.epoch = int(r.get("start_epoch", 0))
+        self.budget_min = (r.get("plan") or {}).get("budget_min")
         self.batch = 0
         if r.get("history"):
             self.history = [dict(h) for h in r["history"]]
@@ -136,16 +139,6 @@ class RunState:
         return changes
 
 
-def fmt_duration(seconds: float | None) -> str:
-    """`1:02:03` / `2:03`; `--:--` when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "--:--"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def _megabytes(mb: float) -> str:
     return f"{mb / 1024:.1f}G" if mb >= 1024 else f"{mb:.0f}M"
 
@@ -190,10 +183,12 @@ def _describe(record: Record) -> str | None:
     kind = record.get("event")
     if kind == "start":
         where = f"resumed at epoch {record['start_epoch']}" if record.get("start_epoch") else "started"
-        return (
+        started = (
             f"run {record.get('run_id', '')} {where}: {record.get('model')} on {record.get('device')}, "
             f"{record.get('train_size', 0):,} train / {record.get('val_size', 0):,} val"
         )
+        plan = plan_line(record.get("plan") or {})
+        return f"{started}\n{plan}" if plan else started
     if kind == "epoch":
         star = " *best" if record.get("is_best") else ""
         return (

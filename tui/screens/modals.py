@@ -68,7 +68,8 @@ class NewRunModal(ModalScreen[dict[str, Any] | None]):
             with Grid(id="form"):
                 for key, label in self.fields:
                     yield Label(label)
-                    yield Input(str(self.values.get(key, "")), id=f"field-{key}")
+                    value = self.values.get(key)
+                    yield Input("" if value is None else str(value), placeholder="auto", id=f"field-{key}")
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
                 yield Button("Start (enter)", variant="success", id="start")
@@ -94,10 +95,15 @@ class NewRunModal(ModalScreen[dict[str, Any] | None]):
         except ValueError:
             self.query_one("#form-error", Static).update("epochs must be a whole number and lr a number")
             return
-        if values.get("epochs", 1) < 1 or not values.get("lr", 1) > 0:
+        if (values.get("epochs") or 1) < 1 or not (values.get("lr") or 1) > 0:
             self.query_one("#form-error", Static).update("epochs must be >= 1 and lr > 0")
             return
         self.dismiss({**self.values, **values})
 
 
-PARSE = {"model": str, "data": lambda text: text or "builtin", "epochs": int, "lr": float}
+def _or_auto(kind: type) -> Any:
+    """An empty field means `auto`: the run plans it (epochs from the budget, lr from the recipe)."""
+    return lambda text: kind(text) if text else None
+
+
+PARSE = {"model": str, "data": lambda text: text or "builtin", "epochs": _or_auto(int), "lr": _or_auto(float)}

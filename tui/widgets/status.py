@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from tui.runstate import RunState, fmt_duration, fmt_system
+from digitsum.formatting import duration
+from tui.runstate import RunState, fmt_system
 
 PHASE_STYLE = {
     "paused": "bold reverse yellow",
@@ -41,7 +42,8 @@ class RunStatus(Vertical):
             label.append(" read-only", style="magenta")
         self.query_one("#phase", Static).update(label)
         self.set_class(state.phase == "paused", "-paused")
-        self.query_one("#epoch", Static).update(f"epoch {state.epoch}/{state.epochs}")
+        budget = f" (plan, {state.budget_min:g} min)" if state.budget_min else ""
+        self.query_one("#epoch", Static).update(f"epoch {state.epoch}/{state.epochs}{budget}")
         bar = self.query_one("#batch-progress", ProgressBar)
         bar.update(total=max(state.batches, 1), progress=state.batch)
         self.query_one("#speed", Static).update(f" {state.batch}/{state.batches}  {state.images_per_s:,.0f} img/s")
@@ -49,7 +51,7 @@ class RunStatus(Vertical):
         best_text = f"best val {best['val_loss']:.3f} @ epoch {best['epoch']}" if best else "best val --"
         self.query_one("#times", Static).update(
             Text(
-                f"elapsed {fmt_duration(state.elapsed)}  ETA {fmt_duration(state.eta)}  {best_text}  "
+                f"elapsed {duration(state.elapsed)}  ETA {duration(state.eta)}  {best_text}  "
                 f"{state.model} on {state.device}",
                 overflow="ellipsis",
                 no_wrap=True,
