@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -27,7 +27,7 @@ from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.distributed import DistContext, digest
-from digitsum.errors import BadInput, TrainingFailed
+from digitsum.errors import BadInput, DigitsumError, TrainingFailed
 from digitsum.events import (
     BatchEnd,
     CheckpointSaved,
@@ -46,12 +46,15 @@ from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
 from digitsum.planner import DEFAULT_BUDGET_MIN, Plan, plan_epochs, probe_training, process_age_s, timed
 from digitsum.recipes import MachineRecipe, machine_class, machine_recipe, objective_name, weight_decay_for
+from digitsum.runlock import RunLock
+from digitsum.runlog import make_run_dir
 from digitsum.system import SystemSampler
 
 EVAL_BATCH = 64  # as fast per image as 500 on a CPU, and its activations stay on the heap
 # (digitsum.allocator); 500 measured 1,490 vs 3,130 img/s for seed, 4,200 vs 4,900 for sumnet
 SYSTEM_INTERVAL = 2.0  # seconds between SystemStats events
 SAVE_S = 0.5  # an epoch's checkpoint writes and events, for the plan
+GPU_SYNC_EVERY = 16  # batches between reading losses back from a GPU
 
 
 @dataclass
@@ -129,10 +132,39 @@ class Engine:
     def __init__(
         self, config: RunConfig, *, control: Control | None = None, subscribers: Iterable[Subscriber] = ()
     ) -> None:
-        self.config = config.validate()
-        self.control = control or Control()
-        self.subscribers: list[Subscriber] = list(subscribers)
-        self.dist = DistContext.from_env()
+        self.config = config.validate()  # as asked; _setup resolves `auto` and the plan into it
+        self.control = control or Control()  # pause / resume / save now / stop, from any thread
+        self.subscribers: list[Subscriber] = list(subscribers)  # who hears the events (log, console, TUI)
+        self.dist = DistContext.from_env()  # torchrun's rank and world, or a single process
+        # --- what a run holds, all set by _setup (and _resume for a continued run) ---
+        self.device = torch.device("cpu")  # where it trains
+        self.precision: torch.dtype | None = None  # bf16 autocast, or None for fp32
+        self.machine = ""  # machine class: cpu-bf16 | cpu-fp32 | cuda
+        self.recipe: MachineRecipe | None = None  # what the `auto` options resolved to on this machine
+        self.objective_name, self.objective = "", None  # the training loss (validation reports MSE)
+        self.data: DataBundle | None = None  # fixed validation set, and each epoch's training composites
+        self.batches = 0  # training batches per epoch on this rank
+        self.model: nn.Module | None = None  # the weights that train (and are saved raw beside the EMA)
+        self.net: nn.Module | None = None  # what the forward pass runs: the model, DDP-wrapped under torchrun
+        self.optimizer: torch.optim.Optimizer | None = None  # fused AdamW
+        self.weight_decay = 0.0  # its decay, resolved from the model's recipe
+        self.ema = None  # AveragedModel of the weights: what is validated and saved as state_dict
+        self.plan: Plan | None = None  # the run's length, fixed before training (planner)
+        self.history: list[dict[str, Any]] = []  # one record per finished epoch
+        self.start_epoch = 0  # epochs finished before this process started
+        self.start_batch = 0  # batches of epoch start_epoch + 1 already trained (mid-epoch checkpoint)
+        self.resumed_rng: dict[str, Any] = {}  # torch RNG and partial epoch losses of a mid-epoch checkpoint
+        self.step = 0  # optimizer steps taken: where the one-cycle schedule stands
+        self.total_steps = 0  # planned steps of the whole run
+        self.run_dir = Path()  # OUT/<run-id>; resumed runs continue in place, other checkpoints branch
+        self.run_id = ""
+        self.branched_from = ""  # the checkpoint a branch started from
+        self.best_loss = math.inf  # lowest validation loss so far (best.pt holds it)
+        self.best_path, self.last_path = Path(), Path()
+        self.lock: RunLock | None = None  # one writer per run folder
+        self.position = (0, 0)  # (epoch, batch) now: where a failure is reported
+        self.epoch_losses: list[float] = []  # reported train losses of the epoch so far
+        self._drawn: dict[int, tuple[Any, Any]] = {}  # an epoch's training data drawn ahead (by the probe)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)
@@ -144,7 +176,109 @@ class Engine:
         for subscriber in self.subscribers:
             subscriber(event)
 
-    # --- set-up ----------------------------------------------------------------------
+    # --- the run, start to end -------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Train until the planned epoch, a stop request or a failure; events tell the story as it goes.
+
+        The one failure funnel: a run refused during set-up raises its BadInput (exit 2) and writes
+        nothing into any run folder; once started, any exception ends it with exactly one Failed
+        event (one `error` line in the log) and leaves as TrainingFailed (exit 1), or as the
+        KeyboardInterrupt it was.
+        """
+        try:
+            self._setup()
+        except BaseException as exc:
+            self._release()
+            if isinstance(exc, Exception):  # the TUI hears it; no run log is open yet, so none is written
+                self._tell_failure(str(exc) if isinstance(exc, DigitsumError) else _what_failed(exc))
+            raise
+        try:
+            self._start()
+            epoch = self._train()
+        except KeyboardInterrupt:
+            self._tell_failure("interrupted")
+            raise
+        except Exception as exc:
+            failure = exc if isinstance(exc, TrainingFailed) else TrainingFailed(_what_failed(exc))
+            if isinstance(exc, BadInput):  # e.g. a full disk mid-run: the input was fine, the run failed (exit 1)
+                failure = TrainingFailed(str(exc))
+            self._tell_failure(str(failure))
+            if failure is exc:
+                raise
+            raise failure from exc
+        finally:
+            self.dist.close()
+            self._release()
+        return self._finish(epoch)
+
+    def _train(self) -> int:
+        """The loop: draw the epoch's data, train its batches, validate, save; returns the last finished epoch."""
+        for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
+            first_batch, self.start_batch = self.start_batch, 0
+            if not self._run_epoch(epoch, first_batch):
+                return epoch - 1
+        return self.config.epochs
+
+    def _start(self) -> None:
+        cfg = self.config
+        self.system, self._last_system = SystemSampler(), time.monotonic()
+        self.total_steps = cfg.epochs * self.batches
+        self.position = (self.start_epoch, self.start_batch)
+        self.emit(
+            RunStarted(
+                run_id=self.run_id,
+                run_dir=str(self.run_dir),
+                model=cfg.model,
+                device=str(self.device),
+                data=self.data.description,
+                epochs=cfg.epochs,
+                start_epoch=self.start_epoch,
+                batches_per_epoch=self.batches,
+                train_size=len(self.data.train_sums),
+                val_size=len(self.data.val_sums),
+                config=cfg.to_dict(),
+                history=self.history,
+                plan=self.plan.to_dict(),
+                start_batch=self.start_batch,
+                branched_from=self.branched_from,
+            )
+        )
+        if not self.last_path.exists():
+            self._save(self.last_path, "last", self.start_epoch)
+
+    def _finish(self, epoch: int) -> RunResult:
+        stopped = self.control.stop_requested
+        best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
+        best_path = self.best_path if self.best_path.exists() else None
+        self.emit(
+            Finished(
+                run_dir=str(self.run_dir),
+                best=str(best_path or ""),
+                last=str(self.last_path),
+                epoch=epoch,
+                stopped=stopped,
+                best_metrics=best,
+            )
+        )
+        return RunResult(self.run_dir, best_path, self.last_path, epoch, stopped, best, self.history)
+
+    def _tell_failure(self, message: str) -> None:
+        """One Failed event to every subscriber that can still listen (the failure may be a subscriber's)."""
+        if not self.dist.is_main:
+            return
+        event = Failed(message=message, epoch=self.position[0], batch=self.position[1])
+        for subscriber in self.subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                pass
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    # --- set-up ----------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg = self.config
         if cfg.threads > 0:
@@ -157,13 +291,14 @@ class Engine:
         resumed = load_checkpoint(cfg.resume) if cfg.resume else None
         if resumed is not None:
             cfg = self._config_for_resume(resumed)
+            self._claim_folder()  # refuse a second writer before anything is written
         self.precision = pick_precision(cfg.precision, self.device)
         self.machine = machine_class(self.device.type, self.precision is not None)
         self.recipe = machine_recipe(cfg.model, self.machine)
         cfg = self.config = _resolve_auto(cfg, self.recipe)
         self.objective_name = objective_name(cfg.loss, cfg.model)
         self.objective = OBJECTIVES[self.objective_name]
-        self.data: DataBundle = load_data(
+        self.data = load_data(
             cfg.data,
             seed=cfg.seed,
             train_size=cfg.train_size,
@@ -179,32 +314,22 @@ class Engine:
             )
         self.batches = n_train // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
         torch.manual_seed(cfg.seed)
-        if resumed is not None:
-            self.model = model_from_checkpoint(resumed, cfg.resume)
-        else:
-            self.model = build_model(cfg.model, self.recipe.model_kwargs)
+        self.model = (
+            model_from_checkpoint(resumed, cfg.resume) if resumed else build_model(cfg.model, self.recipe.model_kwargs)
+        )
         self.model_kwargs = _model_kwargs(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
-        self.net = self.dist.wrap(self.model)  # what trains; self.model is what gets saved
+        self.net = self.dist.wrap(self.model)
         self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
         self.optimizer = self._make_optimizer(self.model)
         self.ema = _make_ema(self.model, cfg.ema)
-        self.history: list[dict[str, Any]] = []
-        self.start_epoch = 0
-        self._drawn: dict[int, tuple[Any, Any]] = {}  # an epoch's training data drawn ahead (by the probe)
-        self.plan = self._make_plan(resumed)
-        cfg = self.config = replace(cfg, epochs=self.plan.epochs, budget=None)  # the budget lives on in the plan
         if resumed is not None:
-            self.optimizer.load_state_dict(resumed["optimizer"])
-            _restore_training_weights(self.model, self.ema, resumed)
-            self.history = list(resumed.get("history") or [])
-            self.start_epoch = int(resumed["epoch"])
-            self.run_dir = Path(cfg.resume).resolve().parent
-        else:
-            made = make_run_dir(cfg.out_dir, cfg.model) if self.dist.is_main else None
-            self.run_dir = Path(self.dist.broadcast(str(made) if made else None))
+            self._resume(resumed)
+        self.plan = self._make_plan(resumed)
+        self.config = replace(self.config, epochs=self.plan.epochs, budget=None)  # the budget lives on in the plan
+        if resumed is None or self.branched_from:
+            self._new_folder()
         self.run_id = self.run_dir.name
-        self.best_loss = min((h["val_loss"] for h in self.history), default=math.inf)
         self.best_path, self.last_path = self.run_dir / "best.pt", self.run_dir / "last.pt"
         if self.dist.is_main:
             self._write_config()
@@ -225,11 +350,51 @@ class Engine:
         saved.precision = self.config.precision if self.config.precision != "auto" else saved.precision
         return saved.validate()
 
+    def _claim_folder(self) -> None:
+        """`last.pt` continues its run in place, locked before anything is written; other checkpoints branch."""
+        source = Path(self.config.resume).resolve()
+        if source.name != "last.pt":
+            self.branched_from = str(source)  # its new folder is made when set-up has succeeded
+            return
+        self.run_dir = source.parent
+        self.lock = RunLock.acquire(self.run_dir) if self.dist.is_main else None
+
+    def _new_folder(self) -> None:
+        """A new run, or a branch beside the run it came from: a fresh folder, locked at once."""
+        out = Path(self.branched_from).parent.parent if self.branched_from else self.config.out_dir
+        name = f"{self.config.model}-branch" if self.branched_from else self.config.model
+        made = make_run_dir(out, name) if self.dist.is_main else None
+        self.run_dir = Path(self.dist.broadcast(str(made) if made else None))
+        self.lock = RunLock.acquire(self.run_dir) if self.dist.is_main else None
+        if self.branched_from:
+            self._inherit_best()
+
+    def _resume(self, ckpt: dict[str, Any]) -> None:
+        """Everything a checkpoint restores: optimizer, raw and averaged weights, history, position, RNG."""
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        _restore_training_weights(self.model, self.ema, ckpt)
+        self.history = [dict(h) for h in ckpt.get("history") or []]
+        self.start_epoch = int(ckpt["epoch"])
+        self.start_batch = int(ckpt.get("batch") or 0)
+        self.step = int(ckpt.get("step") or self.start_epoch * self.batches + self.start_batch)
+        self.resumed_rng = dict(ckpt.get("position") or {})
+        self.best_loss = min((h["val_loss"] for h in self.history), default=math.inf)
+
+    def _inherit_best(self) -> None:
+        """A branch keeps its origin's best.pt when that was saved at or before the branch point."""
+        origin = Path(self.branched_from).parent / "best.pt"
+        try:
+            best = load_checkpoint(str(origin)) if origin.exists() else None
+        except BadInput:
+            best = None
+        if best is not None and int(best.get("epoch", 0)) <= self.start_epoch and self.dist.is_main:
+            shutil.copyfile(origin, self.run_dir / "best.pt")
+        else:
+            self.best_loss = math.inf  # the branch's first epoch writes its own best.pt
+
     def _make_plan(self, resumed: dict[str, Any] | None) -> Plan:
         """Fix the run's length before training: --epochs as given, else the recipe's, cut to fit the budget."""
         cfg, recipe = self.config, self.recipe.to_dict()
-        if resumed is not None:
-            recipe = dict((resumed.get("plan") or {}).get("recipe") or recipe)
         if resumed is not None and resumed.get("plan"):  # continue the recorded plan, to a new end if asked
             return Plan(**{**resumed["plan"], "epochs": cfg.epochs})
         if cfg.epochs is not None:
@@ -239,17 +404,9 @@ class Engine:
         epochs, predicted = plan_epochs(budget, self.recipe.epochs, epoch_s, process_age_s())
         epochs = int(self.dist.broadcast(epochs))  # every rank trains the same length
         spent = process_age_s()
+        deadline = time.time() - spent + budget * 60
         return Plan(
-            self.machine,
-            recipe,
-            epochs,
-            self.recipe.epochs,
-            budget,
-            images_per_s,
-            epoch_s,
-            spent,
-            predicted,
-            time.time() - spent + budget * 60,
+            self.machine, recipe, epochs, self.recipe.epochs, budget, images_per_s, epoch_s, spent, predicted, deadline
         )
 
     def _probe_epoch_seconds(self) -> tuple[float, float]:
@@ -295,6 +452,7 @@ class Engine:
             "loss_used": self.objective_name,
             "weight_decay_used": self.weight_decay,
             "world_size": self.dist.world,
+            "branched_from": self.branched_from or None,
             "plan": self.plan.to_dict(),
         }
         try:
@@ -303,108 +461,6 @@ class Engine:
             raise BadInput(f"{path}: cannot write ({exc.strerror or exc})") from None
 
     # --- the loop ----------------------------------------------------------------------
-    def run(self) -> RunResult:
-        """Train until `epochs`, a stop request or a failure; events tell the story as it goes."""
-        try:
-            self._setup()
-        except BadInput as exc:
-            self.emit(Failed(message=str(exc)))
-            raise
-        cfg = self.config
-        self.step = self.start_epoch * self.batches
-        self.system, self._last_system = SystemSampler(), time.monotonic()
-        self.total_steps = cfg.epochs * self.batches
-        self.emit(
-            RunStarted(
-                run_id=self.run_id,
-                run_dir=str(self.run_dir),
-                model=cfg.model,
-                device=str(self.device),
-                data=self.data.description,
-                epochs=cfg.epochs,
-                start_epoch=self.start_epoch,
-                batches_per_epoch=self.batches,
-                train_size=len(self.data.train_sums),
-                val_size=len(self.data.val_sums),
-                config=cfg.to_dict(),
-                history=self.history,
-                plan=self.plan.to_dict(),
-            )
-        )
-        if not self.last_path.exists():
-            self._save(self.last_path, "last", self.start_epoch)
-        epoch = self.start_epoch
-        try:
-            for epoch in range(self.start_epoch + 1, cfg.epochs + 1):
-                if not self._run_epoch(epoch):
-                    epoch -= 1
-                    break
-        except TrainingFailed as exc:
-            self.emit(Failed(message=str(exc), epoch=epoch, batch=getattr(exc, "batch", 0)))
-            raise
-        finally:
-            self.dist.close()
-        stopped = self.control.stop_requested
-        best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
-        best_path = self.best_path if self.best_path.exists() else None
-        self.emit(
-            Finished(
-                run_dir=str(self.run_dir),
-                best=str(best_path or ""),
-                last=str(self.last_path),
-                epoch=epoch,
-                stopped=stopped,
-                best_metrics=best,
-            )
-        )
-        return RunResult(self.run_dir, best_path, self.last_path, epoch, stopped, best, self.history)
-
-    def _run_epoch(self, epoch: int) -> bool:
-        """Train and validate one epoch; False when a stop request cut it short."""
-        cfg = self.config
-        images, sums = self._drawn.pop(epoch, None) or self.data.train_for_epoch(epoch, self.device)
-        torch.manual_seed(cfg.seed * 1_000_003 + epoch)
-        order = self.dist.shard(np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums)))
-        x_all = torch.as_tensor(images, device=self.device)
-        y_all = torch.as_tensor(sums, device=self.device).float()
-        self.model.train()
-        started, losses, self._paused_for = time.perf_counter(), [], 0.0
-        for b in range(self.batches):
-            self._obey_control(epoch, b)
-            if self._stop_agreed():
-                return False
-            idx = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size]).to(self.device)
-            loss = self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1)
-            losses.append(loss)
-            elapsed = time.perf_counter() - started - self._paused_for
-            self.emit(
-                BatchEnd(
-                    epoch=epoch,
-                    batch=b + 1,
-                    batches=self.batches,
-                    loss=loss,
-                    images_per_s=(b + 1) * cfg.batch_size / max(elapsed, 1e-9),
-                )
-            )
-            self._sample_system(epoch, b + 1)
-        seconds = time.perf_counter() - started - self._paused_for
-        release_freed_memory()  # what the batches kept goes back before validation and saving need theirs
-        val_started = time.perf_counter()
-        metrics, _ = evaluate(
-            self.inference_model, self.data.val_images, self.data.val_sums, self.device, self.precision, self.control
-        )
-        if self._stop_agreed():
-            return False
-        if not math.isfinite(metrics["loss"]):  # never record it as an epoch, nor claim a best.pt that is not there
-            raise TrainingFailed(
-                f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
-                f"{self.last_path} holds epoch {epoch - 1}"
-            )
-        shards = self._shard_report(order[: self.batches * cfg.batch_size])
-        self._finish_epoch(epoch, float(np.mean(losses)), metrics, seconds, time.perf_counter() - val_started, shards)
-        release_freed_memory()  # and validation's, before the next epoch's data is drawn
-        return True
-
     def _stop_agreed(self) -> bool:
         """A stop asked of any rank stops every rank (a lone stop would hang DDP's all-reduce)."""
         if self.dist.any(self.control.stop_requested):
@@ -430,31 +486,103 @@ class Engine:
             self._last_system = now
             self.emit(SystemStats(epoch=epoch, batch=batch, stats=self.system.sample(str(self.device))))
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor, epoch: int, batch: int) -> float:
+    # --- one epoch -----------------------------------------------------------------------------
+    def _run_epoch(self, epoch: int, first_batch: int = 0) -> bool:
+        """Train and validate one epoch (from `first_batch` when resuming mid-epoch); False when stopped."""
+        cfg = self.config
+        images, sums = self._drawn.pop(epoch, None) or self.data.train_for_epoch(epoch, self.device)
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)
+        order = self.dist.shard(np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums)))
+        x_all = torch.as_tensor(images, device=self.device)
+        y_all = torch.as_tensor(sums, device=self.device).float()
+        self.epoch_losses: list[float] = []
+        if first_batch:  # a mid-epoch checkpoint: the random stream and losses as they stood
+            _set_rng(self.resumed_rng, self.device)
+            self.epoch_losses = [float(v) for v in self.resumed_rng.get("epoch_losses", [])]
+        self.model.train()
+        started, self._paused_for, window = time.perf_counter(), 0.0, []
+        for b in range(first_batch, self.batches):
+            self.position = (epoch, b)
+            self._obey_control(epoch, b)
+            if self._stop_agreed():
+                return False
+            idx = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size]).to(self.device)
+            window.append(self._train_step(normalize(x_all[idx]), y_all[idx]))
+            if len(window) == self.sync_every or b + 1 == self.batches:
+                self._report_batches(epoch, b + 1 - len(window), window, started, first_batch)
+                window = []
+        seconds = time.perf_counter() - started - self._paused_for
+        self.position = (epoch, self.batches)
+        release_freed_memory()  # what the batches kept goes back before validation and saving need theirs
+        val_started = time.perf_counter()
+        metrics, _ = evaluate(
+            self.inference_model, self.data.val_images, self.data.val_sums, self.device, self.precision, self.control
+        )
+        if self._stop_agreed():
+            return False
+        if not math.isfinite(metrics["loss"]):  # never record it as an epoch, nor claim a best.pt that is not there
+            raise TrainingFailed(
+                f"validation loss became {metrics['loss']} at epoch {epoch} (after batch {self.batches}); "
+                f"{self.last_path} holds epoch {epoch - 1}"
+            )
+        shards = self._shard_report(order[: self.batches * cfg.batch_size])
+        trained = (self.batches - first_batch) * cfg.batch_size
+        train_loss = float(np.mean(self.epoch_losses))
+        self._finish_epoch(epoch, train_loss, metrics, seconds, trained, time.perf_counter() - val_started, shards)
+        release_freed_memory()  # and validation's, before the next epoch's data is drawn
+        return True
+
+    @property
+    def sync_every(self) -> int:
+        """Batches between reading losses back: every batch on a CPU (free), a window on a GPU (one sync each)."""
+        return GPU_SYNC_EVERY if self.device.type == "cuda" else 1
+
+    def _report_batches(self, epoch: int, first: int, window: list[torch.Tensor], started: float, skipped: int) -> None:
+        """Read a window of losses back in one go; a NaN is still reported with the batch it appeared in."""
+        values = torch.stack(window).tolist()
+        bad = next((k for k, v in enumerate(values) if not math.isfinite(v)), None)
+        if self.dist.any(bad is not None):
+            batch = first + (bad if bad is not None else 0) + 1
+            self.position = (epoch, batch)
+            where = (
+                f"best checkpoint kept at {self.best_path}"
+                if self.best_path.exists()
+                else f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"
+            )
+            value = values[bad] if bad is not None else math.nan
+            raise TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; {where}")
+        elapsed = max(time.perf_counter() - started - self._paused_for, 1e-9)
+        for k, value in enumerate(values):
+            self.epoch_losses.append(value)
+            done = first + k + 1
+            self.emit(
+                BatchEnd(
+                    epoch=epoch,
+                    batch=done,
+                    batches=self.batches,
+                    loss=value,
+                    images_per_s=(done - skipped) * self.config.batch_size / elapsed,
+                )
+            )
+        self._sample_system(epoch, first + len(values))
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One optimizer step; returns the batch's MSE (the reported train loss) still on the device."""
         lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         pred = _forward(self.net, x, self.precision).float()
         loss = self.objective(pred, y)
-        value = nn.functional.mse_loss(pred.detach(), y).item()  # reported as MSE, like validation
-        if self.dist.any(not math.isfinite(value)):
-            exc = TrainingFailed(
-                f"loss became {value} at epoch {epoch}, batch {batch}; "
-                + (
-                    f"best checkpoint kept at {self.best_path}"
-                    if self.best_path.exists()
-                    else f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"
-                )
-            )
-            exc.batch = batch
-            raise exc
+        reported = nn.functional.mse_loss(pred.detach(), y)  # reported as MSE, like validation
+        if self.sync_every == 1 and self.dist.any(not math.isfinite(reported.item())):
+            return reported  # a NaN: report it before it reaches the weights (_report_batches raises)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         self.step += 1
-        return value
+        return reported
 
     def _obey_control(self, epoch: int, batch: int) -> None:
         """Between batches: honour save requests, and block here while paused (still saving on request)."""
@@ -469,9 +597,11 @@ class Engine:
             self.emit(Resumed(epoch=epoch, batch=batch))
 
     def _take_saves(self, epoch: int, batch: int) -> None:
+        """`s`/`b` saves: `batch` batches of `epoch` done; the file holds what continuing from there needs."""
         for tag in self.control.take_save_requests():
             path = self.run_dir / f"{tag}-e{epoch:03d}-b{batch:05d}.pt"
-            self._save(path, tag, epoch - 1, batch=batch)
+            position = {**_get_rng(self.device), "epoch_losses": list(self.epoch_losses)} if batch else {}
+            self._save(path, tag, epoch - 1, batch=batch, position=position)
 
     def _finish_epoch(
         self,
@@ -479,6 +609,7 @@ class Engine:
         train_loss: float,
         m: dict[str, float],
         seconds: float,
+        trained: int,
         val_seconds: float,
         shards: list[dict[str, Any]],
     ) -> None:
@@ -494,7 +625,7 @@ class Engine:
             "mae": m["mae"],
             "lr": self.optimizer.param_groups[0]["lr"],
             "seconds": seconds,
-            "images_per_s": self.batches * self.config.batch_size * self.dist.world / max(seconds, 1e-9),
+            "images_per_s": trained * self.dist.world / max(seconds, 1e-9),
             "val_seconds": val_seconds,
         }
         if shards:
@@ -506,7 +637,7 @@ class Engine:
         self._save(self.last_path, "last", epoch)
         self.emit(EpochEnd(**record, is_best=is_best))
 
-    def _save(self, path: Path, kind: str, epoch: int, batch: int = 0) -> None:
+    def _save(self, path: Path, kind: str, epoch: int, batch: int = 0, position: dict[str, Any] | None = None) -> None:
         """Write one checkpoint; under torchrun only rank 0 writes (every rank holds the same weights)."""
         if not self.dist.is_main:
             return
@@ -522,7 +653,8 @@ class Engine:
                 **_training_weights(self.model, self.ema),
                 "epoch": epoch,
                 "batch": batch,
-                "step": self.step if batch == 0 else None,
+                "step": self.step,
+                "position": position or {},
                 "metrics": dict(metrics),
                 "history": [dict(h) for h in self.history],
                 "normalization": {"mean": MEAN, "std": STD},
@@ -535,11 +667,33 @@ class Engine:
                 "seed": cfg.seed,
                 "config": cfg.to_dict(),
                 "plan": self.plan.to_dict(),
+                "branched_from": self.branched_from or None,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             },
             path,
         )
         self.emit(CheckpointSaved(path=str(path), kind=kind, epoch=epoch, batch=batch))
+
+
+def _get_rng(device: torch.device) -> dict[str, Any]:
+    """The torch random streams now (dropout draws from them), as tensors a weights_only load accepts."""
+    state = {"cpu_rng": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng(state: dict[str, Any], device: torch.device) -> None:
+    if "cpu_rng" in state:
+        torch.set_rng_state(state["cpu_rng"])
+    if "cuda_rng" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
+
+
+def _what_failed(exc: BaseException) -> str:
+    """One line for an unexpected error mid-run: its kind and message, no traceback."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _make_ema(model: nn.Module, decay: float):
@@ -590,24 +744,3 @@ def _model_kwargs(model: nn.Module) -> dict[str, Any]:
     """Constructor arguments as plain data (lists, not tuples) so weights_only loading accepts them."""
     kwargs = getattr(model, "init_kwargs", {})
     return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
-
-
-def make_run_dir(out: Path, model: str) -> Path:
-    """A new, unique `<out>/<timestamp>-<model>[-n]` folder; mkdir is atomic, so two runs never share one."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"{out}: cannot create output folder ({exc.strerror or exc})") from None
-    if not os.access(out, os.W_OK):
-        raise BadInput(f"{out}: output folder is not writable")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        path = out / (f"{stamp}-{model}" + (f"-{n}" if n else ""))
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise BadInput(f"{out}: cannot create run folder ({exc.strerror or exc})") from None
-    raise BadInput(f"{out}: too many runs started at {stamp}")

@@ -33,6 +33,8 @@ class RunStarted(Event):
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     plan: dict[str, Any] = field(default_factory=dict)  # digitsum.planner.Plan: epochs, budget, speed, recipe
+    start_batch: int = 0  # batches of epoch start_epoch + 1 already trained (a mid-epoch checkpoint)
+    branched_from: str = ""  # the checkpoint a branch continues (its history is the start record's)
 
 
 @dataclass(frozen=True)

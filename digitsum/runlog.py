@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,8 @@ class RunLog:
 
 def _loggable(event: Event) -> dict[str, Any]:
     record = event.to_dict()
-    if isinstance(event, RunStarted):
-        record.pop("history", None)  # already in the log as earlier epoch lines
+    if isinstance(event, RunStarted) and not event.branched_from:
+        record.pop("history", None)  # already in the log as earlier epoch lines (a branch's are not)
     return record
 
 
@@ -125,3 +126,24 @@ def epoch_history(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rec.get("event") == EpochEnd.event:
             by_epoch[int(rec["epoch"])] = rec
     return [by_epoch[k] for k in sorted(by_epoch)]
+
+
+def make_run_dir(out: Path, model: str) -> Path:
+    """A new, unique `<out>/<timestamp>-<model>[-n]` folder; mkdir is atomic, so two runs never share one."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{out}: cannot create output folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK):
+        raise BadInput(f"{out}: output folder is not writable")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        path = out / (f"{stamp}-{model}" + (f"-{n}" if n else ""))
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise BadInput(f"{out}: cannot create run folder ({exc.strerror or exc})") from None
+    raise BadInput(f"{out}: too many runs started at {stamp}")

@@ -20,7 +20,7 @@ from textual.worker import Worker
 
 from digitsum.config import MODEL_NAMES, RunConfig
 from digitsum.control import Control
-from digitsum.errors import BadInput, DigitsumError
+from digitsum.errors import BadInput
 from digitsum.options import cli_scalar_type, option_name, run_option_fields
 from digitsum.runlog import LOG_NAME, LogFollower
 from tui.bridge import EventBridge
@@ -116,22 +116,15 @@ class DigitsumApp(App[int]):
 
     @staticmethod
     def _train(config: RunConfig, control: Control, bridge: EventBridge) -> None:
-        """Worker thread: the engine, the run log and the bridge; errors become an 'error' record."""
+        """Worker thread: the engine, the run log and the bridge; the engine tells every failure as an 'error'."""
         from digitsum.engine import Engine  # imports torch: only once training really starts
         from digitsum.runlog import RunLog
 
-        log, told = RunLog(), [False]
-
-        def watch(event: Any) -> None:
-            told[0] = told[0] or event.event == "error"
-
+        log = RunLog()
         try:
-            Engine(config, control=control, subscribers=[log, watch, bridge]).run()
-        except DigitsumError as exc:
-            if not told[0]:
-                bridge.send([{"event": "error", "message": str(exc)}])
-        except Exception as exc:  # a bug, not a user error: say so in the log rather than crash the UI
-            bridge.send([{"event": "error", "message": f"{type(exc).__name__}: {exc}"}])
+            Engine(config, control=control, subscribers=[log, bridge]).run()
+        except Exception:
+            pass  # already told: the engine's failure funnel sent one 'error' record before raising
         finally:
             log.close()
 

@@ -61,7 +61,12 @@ def snapshot(root: Path) -> dict[str, int]:
 
 
 def temp_leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp") or p.name.startswith("."))
+    """Temp files a save left behind; the run folder's `.lock` is meant to stay (a flock dies with its process)."""
+    from digitsum.runlock import LOCK_NAME
+
+    return sorted(
+        p.name for p in folder.iterdir() if p.name != LOCK_NAME and (p.name.endswith(".tmp") or p.name.startswith("."))
+    )
 
 
 # --- data files -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from faultkit import (
     assert_one_line_error,
     good_images,
     good_labels,
+    read_events,
     run_cli,
     snapshot,
     temp_leftovers,
@@ -550,7 +551,10 @@ def test_out_read_only(cli, tmp_path):
 
 @pytest.mark.parametrize("where", ["torch.save", "os.replace"])
 def test_disk_full(where, cli, tmp_path, monkeypatch):
-    """ENOSPC while writing the first checkpoint: one line naming the file, no temp file left behind."""
+    """ENOSPC while writing the first checkpoint: one line naming the file, no temp file left behind.
+
+    The run had started (its `start` line is written), so this is a failed run (exit 1), not bad input,
+    and its log ends with the one `error` line that says why."""
     import torch
 
     def full(*args, **kwargs):
@@ -561,9 +565,12 @@ def test_disk_full(where, cli, tmp_path, monkeypatch):
     else:
         monkeypatch.setattr(os, "replace", full)
     res = cli("run", "--model", "seed", *TINY, "--epochs", "1", "--out", tmp_path / "out")
-    assert res.code == 2, (res.code, res.err)
+    assert res.code == 1, (res.code, res.err)
     run_dir = next((tmp_path / "out").iterdir())
     assert_one_line_error(res.err, str(run_dir / "last.pt"), "No space left on device")
+    events = read_events(run_dir / "metrics.jsonl")
+    assert [e["event"] for e in events] == ["start", "error"]
+    assert "No space left on device" in events[-1]["message"]
     assert temp_leftovers(run_dir) == []
     assert not (run_dir / "last.pt").exists()
 

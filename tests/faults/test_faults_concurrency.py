@@ -27,14 +27,14 @@ class _FrozenClock:
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    from digitsum import engine
+    from digitsum import runlog
 
-    monkeypatch.setattr(engine, "datetime", _FrozenClock)
+    monkeypatch.setattr(runlog, "datetime", _FrozenClock)
     return FIXED.strftime("%Y%m%d-%H%M%S")
 
 
 def test_same_second_threads_get_distinct_run_dirs(tmp_path, frozen_clock):
-    from digitsum.engine import make_run_dir
+    from digitsum.runlog import make_run_dir
 
     out, results, errors = tmp_path / "out", [], []
     barrier = threading.Barrier(24)
@@ -58,7 +58,7 @@ def test_same_second_threads_get_distinct_run_dirs(tmp_path, frozen_clock):
 
 
 def test_run_dir_never_reuses_an_existing_folder(tmp_path, frozen_clock):
-    from digitsum.engine import make_run_dir
+    from digitsum.runlog import make_run_dir
 
     out = tmp_path / "out"
     (out / f"{frozen_clock}-seed").mkdir(parents=True)
@@ -69,7 +69,7 @@ def test_run_dir_never_reuses_an_existing_folder(tmp_path, frozen_clock):
 
 
 def test_too_many_runs_in_one_second_is_one_clear_error(tmp_path, frozen_clock):
-    from digitsum.engine import make_run_dir
+    from digitsum.runlog import make_run_dir
 
     out = tmp_path / "out"
     for n in range(1000):
@@ -81,7 +81,7 @@ def test_too_many_runs_in_one_second_is_one_clear_error(tmp_path, frozen_clock):
 MAKE_DIRS = r"""
 import os, sys, time
 from pathlib import Path
-from digitsum.engine import make_run_dir
+from digitsum.runlog import make_run_dir
 print("ready", flush=True)
 while not os.path.exists(sys.argv[2]):
     time.sleep(0.0005)

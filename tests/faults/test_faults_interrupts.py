@@ -129,9 +129,7 @@ def test_signal_stops_cleanly(sig_name, where, interrupted):
     ckpt = load_checkpoint(last)
     assert ckpt["epoch"] == 0 and ckpt["kind"] == "last"
     lines = [line for line in sc.stdout.splitlines() if line.startswith("interrupted:")]
-    assert lines == [f"interrupted: {last} holds epoch 0; resume with digitsum run --resume {last}"], (
-        sc.stdout
-    )
+    assert lines == [f"interrupted: {last} holds epoch 0; resume with digitsum run --resume {last}"], sc.stdout
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "last.pt", "metrics.jsonl"]
 
 
