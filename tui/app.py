@@ -24,6 +24,7 @@ from digitsum.errors import BadInput
 from digitsum.options import cli_scalar_type, option_name, run_option_fields
 from digitsum.runlog import LOG_NAME, LogFollower
 from tui.bridge import EventBridge
+from tui.messages import RunRequested
 from tui.screens.help import HelpScreen
 from tui.screens.modals import ConfirmModal, NewRunModal
 from tui.screens.training import TrainingScreen
@@ -177,11 +178,13 @@ class DigitsumApp(App[int]):
             return
         base = self.config or RunConfig()
         values = {"model": base.model, "epochs": base.epochs, "data": base.data, "lr": base.lr}
-        self.push_screen(NewRunModal(values), self._new_run_chosen)
+        self.push_screen(
+            NewRunModal(values), lambda chosen: self.post_message(RunRequested(chosen)) if chosen else None
+        )
 
-    def _new_run_chosen(self, values: dict[str, Any] | None) -> None:
-        if not values:
-            return
+    def on_run_requested(self, message: RunRequested) -> None:
+        """A run from the new-run form or the browser's `c`: the app's settings with the chosen ones over them."""
+        values = message.values
         base = self.config or RunConfig()
         budget = None if values.get("epochs") is not None else base.budget  # --epochs and --budget exclude each other
         config = RunConfig.from_dict({**base.to_dict(), **values, "budget": budget, "resume": values.get("resume")})
@@ -205,7 +208,7 @@ class DigitsumApp(App[int]):
     def action_browse(self) -> None:
         from tui.screens.browser import BrowserScreen
 
-        self.push_screen(BrowserScreen(self.checkpoints_root))
+        self.push_screen(BrowserScreen(self.checkpoints_root, data=self.config.data if self.config else None))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -130,7 +130,7 @@ def test_signal_stops_cleanly(sig_name, where, interrupted):
     assert ckpt["epoch"] == 0 and ckpt["kind"] == "last"
     lines = [line for line in sc.stdout.splitlines() if line.startswith("interrupted:")]
     assert lines == [f"interrupted: {last} holds epoch 0; resume with digitsum run --resume {last}"], sc.stdout
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "last.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "config.json", "last.pt", "metrics.jsonl"]
 
 
 def test_second_sigint_aborts_at_once(cli, tmp_path, monkeypatch):
@@ -139,7 +139,7 @@ def test_second_sigint_aborts_at_once(cli, tmp_path, monkeypatch):
 
     from digitsum import engine
 
-    def train_step(self, x, y, epoch, batch):
+    def train_step(self, x, y):
         os.kill(os.getpid(), signal.SIGINT)  # delivered to the handler `run` installed: stop requested
         os.kill(os.getpid(), signal.SIGINT)  # the impatient second Ctrl+C: KeyboardInterrupt right here
         raise AssertionError("the second SIGINT did not abort")
@@ -168,4 +168,7 @@ def test_second_sigint_aborts_at_once(cli, tmp_path, monkeypatch):
     assert res.err.strip() in ("", "digitsum: interrupted"), res.err
     from digitsum.checkpoints import load_checkpoint
 
-    assert load_checkpoint(next((tmp_path / "out").iterdir()) / "last.pt")["epoch"] == 0
+    run_dir = next((tmp_path / "out").iterdir())
+    assert load_checkpoint(run_dir / "last.pt")["epoch"] == 0
+    ends = [e for e in read_events(run_dir / "metrics.jsonl") if e["event"] in ("end", "error")]
+    assert [(e["event"], e["message"], e["epoch"], e["batch"]) for e in ends] == [("error", "interrupted", 1, 0)]

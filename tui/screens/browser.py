@@ -18,8 +18,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from digitsum.runlock import holder
+from tui.messages import RunRequested
 from tui.screens.modals import ConfirmModal, NewRunModal
 from tui.widgets.charts import HistoryChart
+from tui.workers import toast_failures
 
 # (column title, CheckpointInfo field, sort descending?)
 SORTS = (
@@ -63,9 +66,10 @@ class BrowserScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, data: str | None = None) -> None:
         super().__init__()
         self.root = Path(root)
+        self.data = data  # what the app trains on, if anything: `e` evaluates on it
         self.rows: list[Any] = []
         self.sort = 0
         self.marked: set[str] = set()  # checkpoint paths; compare takes their run folders
@@ -100,6 +104,7 @@ class BrowserScreen(Screen[None]):
         self.load_rows()
 
     @work(thread=True, exclusive=True, group="list")
+    @toast_failures("listing checkpoints")
     def load_rows(self) -> None:
         from digitsum.checkpoints import list_checkpoints
         from digitsum.errors import BadInput
@@ -172,6 +177,7 @@ class BrowserScreen(Screen[None]):
             self.load_detail(self.current)
 
     @work(thread=True, exclusive=True, group="detail")
+    @toast_failures("reading the checkpoint")
     def load_detail(self, row: Any) -> None:
         from digitsum.checkpoints import load_checkpoint
         from digitsum.errors import BadInput
@@ -204,12 +210,7 @@ class BrowserScreen(Screen[None]):
         from tui.screens.inference import InferenceScreen
 
         if self.current is not None:
-            self.app.push_screen(InferenceScreen(self.current.path, self.app_data()))
-
-    def app_data(self) -> str | None:
-        """The data the app is training on, if any: 'evaluate on the current data'."""
-        config = getattr(self.app, "config", None)
-        return config.data if config is not None else None
+            self.app.push_screen(InferenceScreen(self.current.path, self.data))
 
     def action_evaluate(self) -> None:
         if self.current is not None:
@@ -217,12 +218,13 @@ class BrowserScreen(Screen[None]):
             self.evaluate(self.current)
 
     @work(thread=True, exclusive=True, group="detail")
+    @toast_failures("evaluation")
     def evaluate(self, row: Any) -> None:
         from digitsum.errors import DigitsumError
         from digitsum.inference import evaluate_checkpoint
 
         try:
-            ev = evaluate_checkpoint(row.path, data=self.app_data())
+            ev = evaluate_checkpoint(row.path, data=self.data)
             m = ev.metrics
             extra = (
                 f"eval on {ev.data} (n={len(ev.targets):,}):\nloss {m['loss']:.3f}  MAE {m['mae']:.3f}\n"
@@ -236,9 +238,15 @@ class BrowserScreen(Screen[None]):
         row = self.current
         if row is None:
             return
+        path = Path(row.path)
+        in_use = holder(path.parent) if path.name == "last.pt" else None  # other checkpoints branch anew
+        if in_use:
+            self.notify(f"{path.parent.name} is being trained by another digitsum run ({in_use})", severity="warning")
+            return
         values = {"resume": row.path, "epochs": row.epoch + 5}
         self.app.push_screen(
-            NewRunModal(values, title="Continue training", fields=("epochs",)), self.app._new_run_chosen
+            NewRunModal(values, title="Continue training", fields=("epochs",)),
+            lambda chosen: self.post_message(RunRequested(chosen)) if chosen else None,
         )
 
     def action_delete(self) -> None:
@@ -284,21 +292,12 @@ class BrowserScreen(Screen[None]):
             self.make_report(run_dir)
 
     @work(thread=True, group="report")
+    @toast_failures("report")
     def make_report(self, run_dir: Path) -> None:
         """history.png, history.csv and inference.png in the run folder (matplotlib; evaluates best.pt)."""
-        from digitsum.errors import DigitsumError
         from digitsum.figures import write_report
 
-        try:
-            written = write_report(run_dir)
-        except DigitsumError as exc:
-            self.app.call_from_thread(self.notify, f"report failed: {exc}", severity="error", timeout=10)
-            return
-        except Exception as exc:  # a bug or a broken matplotlib: say so instead of killing the browser
-            self.app.call_from_thread(
-                self.notify, f"report failed: {type(exc).__name__}: {exc}", severity="error", timeout=10
-            )
-            return
+        written = write_report(run_dir)
         names = ", ".join(path.name for path in written)
         self.app.call_from_thread(self.notify, f"wrote {names} in {run_dir}", title="report", timeout=10)
 

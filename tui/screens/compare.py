@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.widgets.charts import RunsChart
+from tui.workers import toast_failures
 
 # (column title, key in the best epoch's record, format, is lower better?)
 BEST_COLUMNS = (
@@ -89,6 +90,7 @@ class CompareScreen(Screen[None]):
         self.load_runs()
 
     @work(thread=True, exclusive=True, group="compare")
+    @toast_failures("loading runs")
     def load_runs(self) -> None:
         from digitsum.compare import load_run
         from digitsum.errors import DigitsumError

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.widgets.digit_image import caption, render_image, verdict, worst_first
+from tui.workers import toast_failures
 
 VIEWS = ("all", "wrong", "worst")
 
@@ -57,6 +58,7 @@ class InferenceScreen(Screen[None]):
         self.run_evaluation()
 
     @work(thread=True, exclusive=True, group="evaluate")
+    @toast_failures("evaluation")
     def run_evaluation(self) -> None:
         from digitsum.errors import DigitsumError
         from digitsum.inference import evaluate_checkpoint
