@@ -140,9 +140,7 @@ class CheckpointInfo:
     kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        row = asdict(self)
-        row.pop("kind")
-        return row
+        return asdict(self)
 
 
 def describe(path: Path, ckpt: dict[str, Any]) -> CheckpointInfo:

@@ -191,16 +191,18 @@ def checkpoints(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("path", "model", "epoch", "val loss", "round acc", "MAE", "created")
-    for r in rows:
+    table = Table("run", "kind", "file", "model", "epoch", "val loss", "round", "MAE", title=str(folder))
+    for r in rows:  # run id, kind and file name: at 80 columns a truncated absolute path tells nothing apart
+        path = Path(r.path)
         table.add_row(
-            r.path,
+            path.parent.name,
+            r.kind,
+            path.name,
             r.model,
             str(r.epoch),
             _fmt(r.val_loss, ".4f"),
             _fmt(r.round_acc, ".1%"),
             _fmt(r.mae, ".3f"),
-            r.created,
         )
     Console().print(table)
 

@@ -72,7 +72,12 @@ def test_predict_json_lists_index_prediction_target(finished_run):
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert [r["index"] for r in rows] == [0, 1, 2]
-    assert all(isinstance(r["prediction"], float) and isinstance(r["target"], int) for r in rows)
+    from digitsum.inference import evaluate_checkpoint
+
+    expected = evaluate_checkpoint(Path(finished_run["best"]), None, "cpu", limit=3)  # the same model, in process
+    assert [r["target"] for r in rows] == [int(t) for t in expected.targets]
+    assert [r["prediction"] for r in rows] == pytest.approx([float(p) for p in expected.predictions], abs=1e-4)
+    assert all(0 <= r["target"] <= 36 for r in rows)
 
 
 @pytest.mark.slow
@@ -87,14 +92,49 @@ def test_predict_draws_each_image_as_ascii_text(finished_run):
 def test_checkpoints_json_lists_every_checkpoint_with_its_metrics(finished_run):
     proc = digitsum("checkpoints", str(Path(finished_run["run_dir"]).parent), "--json")
     assert proc.returncode == 0, proc.stderr
-    rows = json.loads(proc.stdout)
-    assert {Path(r["path"]).name for r in rows} == {"best.pt", "last.pt"}
-    assert set(rows[0]) == {"path", "run", "model", "epoch", "val_loss", "round_acc", "mae", "created"}
+    rows = {Path(r["path"]).name: r for r in json.loads(proc.stdout)}
+    assert set(rows) == {"best.pt", "last.pt"}
+    assert set(rows["best.pt"]) == {"path", "run", "kind", "model", "epoch", "val_loss", "round_acc", "mae", "created"}
+    run_dir = Path(finished_run["run_dir"])
+    last_epoch = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    last_epoch = [r for r in last_epoch if r["event"] == "epoch"][-1]
+    assert rows["last.pt"] | {"path": ""} == {
+        "path": "",
+        "run": run_dir.name,
+        "kind": "last",
+        "model": "sumnet",
+        "epoch": 2,
+        "val_loss": pytest.approx(last_epoch["val_loss"]),
+        "round_acc": pytest.approx(last_epoch["round_acc"]),
+        "mae": pytest.approx(last_epoch["mae"]),
+        "created": rows["last.pt"]["created"],
+    }
+    best = rows["best.pt"]
+    assert (best["kind"], best["epoch"], best["val_loss"]) == ("best", finished_run["epoch"], finished_run["val_loss"])
 
 
 @pytest.mark.slow
-def test_resume_continues_to_the_total_epoch_count_in_the_same_folder(finished_run):
-    run_dir = Path(finished_run["run_dir"])
+def test_checkpoints_table_at_80_columns_names_run_kind_and_file(finished_run):
+    env = {**__import__("os").environ, "COLUMNS": "80"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitsum", "checkpoints", str(Path(finished_run["run_dir"]).parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    body = [line for line in proc.stdout.splitlines() if "best.pt" in line or "last.pt" in line]
+    assert len(body) == 2 and all(len(line) <= 80 for line in proc.stdout.splitlines())
+    assert any("best" in line.split("best.pt")[0] for line in body)
+
+
+@pytest.mark.slow
+def test_resume_continues_to_the_total_epoch_count_in_the_same_folder(finished_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / Path(finished_run["run_dir"]).name  # a copy: other tests read the module's run
+    shutil.copytree(finished_run["run_dir"], run_dir)
     proc = digitsum("run", "--resume", str(run_dir / "last.pt"), "--epochs", "3", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])

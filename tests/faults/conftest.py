@@ -12,9 +12,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _one_torch_thread():
-    """The suite shares 2 CPU cores with other work: one intra-op thread wastes no time spinning."""
+    """The suite shares 2 CPU cores with other work: one intra-op thread wastes no time spinning.
+
+    Per test, and put back after it, so tests elsewhere run with the thread count they would alone."""
     import torch
 
     threads = torch.get_num_threads()

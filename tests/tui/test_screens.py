@@ -84,7 +84,8 @@ def test_browser_sorts_opens_inference_evaluates_continues_and_deletes(trained_r
             assert {r.kind for r in browser.rows} == {"best", "last"}
             await pilot.press("o")
             assert browser.sort == 1  # by val loss
-            await until(pilot, lambda: "val loss" in str(browser.query_one("#detail-chart").plt.build()) or True)
+            losses = [r.val_loss for r in browser.rows]
+            assert losses == sorted(losses)  # lowest validation loss first
 
             await pilot.press("e")
             await until(pilot, lambda: "eval on" in str(browser.query_one("#detail-text").render()))
@@ -100,6 +101,7 @@ def test_browser_sorts_opens_inference_evaluates_continues_and_deletes(trained_r
             await pilot.press("y")
             await until(pilot, lambda: not doomed.exists() and len(browser.rows) == 1)
 
+            remaining.append(Path(browser.rows[0].path))
             await pilot.press("c")
             await until(pilot, lambda: isinstance(app.screen, NewRunModal))
             epochs = app.screen.query_one("#field-epochs")
@@ -113,8 +115,11 @@ def test_browser_sorts_opens_inference_evaluates_continues_and_deletes(trained_r
             assert app.training.state.phase == "finished"
             assert [h["epoch"] for h in app.training.state.history] == [1, 2, 3], "resumed with history intact"
 
+    remaining: list[Path] = []
     asyncio.run(scenario())
-    assert (run / "last.pt").exists()
+    # last.pt continues its run in place; any other checkpoint branches into a new folder beside it
+    continued = run if remaining[0].name == "last.pt" else next(p for p in root.iterdir() if p != run)
+    assert (continued / "last.pt").exists()
 
 
 def test_inference_steps_views_grid_and_halfblocks(trained_run, monkeypatch):
