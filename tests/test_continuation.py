@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_engine, tiny_config
+
 from digitsum.checkpoints import load_checkpoint
 from digitsum.control import Control
 from digitsum.events import BatchEnd, CheckpointSaved, Paused
