@@ -105,3 +105,46 @@ def test_two_gloo_processes_match_a_single_process_run_and_see_different_data(tm
         if json.loads(line)["event"] == "start"
     ]
     assert len(starts) == 1, "only rank 0 writes the log"
+
+
+@pytest.mark.slow
+def test_resume_under_ddp_continues_the_run_in_place(tmp_path):
+    """A 2-epoch single-process run continued by two gloo processes to epoch 3: one folder, one history."""
+    out = tmp_path / "out"
+    first = subprocess.run(
+        [sys.executable, "-m", "digitsum", "run", *TINY, "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
+    run_dir = Path(json.loads(first.stdout.strip().splitlines()[-1])["run_dir"])
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "digitsum",
+            "run",
+            "--resume",
+            str(run_dir / "last.pt"),
+            "--epochs",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, _why(resumed.stderr)
+    assert list(out.iterdir()) == [run_dir]
+    epochs = _epochs(run_dir)
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert [r["rank"] for r in epochs[2]["ranks"]] == [0, 1]  # the third epoch trained on two ranks
+    from digitsum.checkpoints import load_checkpoint
+
+    assert load_checkpoint(run_dir / "last.pt")["epoch"] == 3
