@@ -38,6 +38,7 @@ def _stderr():
 @run_options
 def run(config: RunConfig, as_json: JsonOpt = False) -> None:
     """Train a model headless; writes OUT/<run-id>/ with best.pt, last.pt, metrics.jsonl, config.json."""
+    from digitsum.alerts import Alerts
     from digitsum.control import Control
     from digitsum.distributed import DistContext
     from digitsum.engine import Engine
@@ -47,7 +48,10 @@ def run(config: RunConfig, as_json: JsonOpt = False) -> None:
     console = _stderr() if as_json else _stdout()
     control = Control()
     caught = _stop_on_signals(control)
-    result = Engine(config, control=control, subscribers=[RunLog(), ConsoleReporter(console)]).run()
+    subscribers = [RunLog(), ConsoleReporter(console)]
+    if config.notify == "on":
+        subscribers.append(Alerts(_terminal_alert(console), config.patience))
+    result = Engine(config, control=control, subscribers=subscribers).run()
     if caught:
         number = caught[0]
         console.print(
@@ -58,6 +62,20 @@ def run(config: RunConfig, as_json: JsonOpt = False) -> None:
         raise typer.Exit(128 + number)
     if DistContext.from_env().is_main:  # under torchrun, rank 0 alone reports
         _print_summary(result, console, as_json)
+
+
+def _terminal_alert(console):
+    """A stall is a printed line; any alert rings the bell and notifies the desktop when stderr is a terminal."""
+    from digitsum.alerts import notification
+
+    def sink(alert) -> None:
+        if alert.severity == "warning":
+            console.print(f"[yellow]alert: {alert.body}[/]", highlight=False, soft_wrap=True)
+        if sys.stderr.isatty():
+            sys.stderr.write(notification(alert))
+            sys.stderr.flush()
+
+    return sink
 
 
 def _stdout():

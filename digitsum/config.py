@@ -47,6 +47,8 @@ class RunConfig:
     weight_decay: float | None = option(
         None, "AdamW weight decay (default: the model's own: 0.1 for sumnet, 0 for seed)."
     )
+    notify: str = option("on", "on: a bell and a desktop notification when a run ends, fails or stalls; off: silent.")
+    patience: int = option(5, "Epochs without a lower val loss before a stall alert (an alert, not a stop); 0: never.")
     fresh_each_epoch: bool = option(True, "new builtin/IDX composites every epoch", cli=False)
     augment: bool = option(True, "per-digit rotation/zoom when composing training images", cli=False)
     ema: float = option(0.999, "decay of the weight average that is validated and saved; 0 = off", cli=False)
@@ -75,6 +77,10 @@ class RunConfig:
             raise BadInput(f"--weight-decay must be 0 or more, got {self.weight_decay}")
         if self.loss not in LOSS_NAMES:
             raise BadInput(f"--loss must be {', '.join(LOSS_NAMES)}, got {self.loss!r}")
+        if self.notify not in ("on", "off"):
+            raise BadInput(f"--notify must be on or off, got {self.notify!r}")
+        if self.patience < 0:
+            raise BadInput(f"--patience must be 0 or more, got {self.patience}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise BadInput(f"--precision must be auto, fp32 or bf16, got {self.precision!r}")
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker
 
+from digitsum.alerts import BELL, Alert, Alerts, notification
 from digitsum.config import MODEL_NAMES, RunConfig
 from digitsum.control import Control
 from digitsum.errors import BadInput
@@ -70,6 +72,9 @@ class DigitsumApp(App[int]):
         self.engine_worker: Worker | None = None
         self._pending: RunConfig | None = None
         self._follower: LogFollower | None = None
+        settings = config or RunConfig()
+        self.alerts = Alerts(self.show_alert, settings.patience) if settings.notify == "on" else None
+        self.started_at = time.time()
 
     # --- start-up -----------------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -90,6 +95,7 @@ class DigitsumApp(App[int]):
         records = self._follower.poll() if self._follower else []
         if records:
             self.training.feed(records)
+            self.raise_alerts(records)
 
     # --- the engine ---------------------------------------------------------------------
     @property
@@ -140,6 +146,24 @@ class DigitsumApp(App[int]):
 
     def on_engine_records(self, message: EngineRecords) -> None:
         self.training.feed(message.records)
+        self.raise_alerts(message.records)
+
+    def raise_alerts(self, records: list[dict[str, Any]]) -> None:
+        """Finished, failed or stalled: records written after the app started (not an old log's replay)."""
+        if self.alerts is None:
+            return
+        for record in records:
+            if record.get("time", self.started_at) >= self.started_at:
+                self.alerts(record)
+
+    def show_alert(self, alert: Alert) -> None:
+        """A toast, the bell, and the desktop notification sequence on the app's own terminal (over SSH too)."""
+        self.notify(alert.body, title=alert.title, severity=alert.severity, timeout=15)
+        self.bell()
+        terminal = getattr(sys, "__stderr__", None)  # where Textual's Linux driver draws
+        if terminal is not None and terminal.isatty():
+            terminal.write(notification(alert).removeprefix(BELL))
+            terminal.flush()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self.engine_worker and event.worker.is_finished and self._pending:
@@ -281,11 +305,11 @@ def app_from_args(argv: list[str] | None = None) -> DigitsumApp:
 def app_from_namespace(args: argparse.Namespace) -> DigitsumApp:
     if not 0 < args.port < 65536:
         raise BadInput(f"--port {args.port}: expected 1-65535")
-    if args.attach:
+    config = RunConfig(**{f.name: getattr(args, f.name) for f in run_option_fields()}).validate()
+    if args.attach:  # watches, never trains: of the run options only --notify and --patience apply
         if not Path(args.attach).is_dir():
             raise BadInput(f"--attach {args.attach}: no such run folder")
-        return DigitsumApp(attach=args.attach, checkpoints=Path(args.attach).parent)
-    config = RunConfig(**{f.name: getattr(args, f.name) for f in run_option_fields()}).validate()
+        return DigitsumApp(config, attach=args.attach, checkpoints=Path(args.attach).parent)
     if args.browse:
         return DigitsumApp(browse=True, checkpoints=args.out)
     if config.resume and not Path(config.resume).is_file():

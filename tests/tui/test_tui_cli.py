@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from digitsum.config import RunConfig
 from tui.app import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +107,25 @@ def test_real_terminal_pause_resume_quit_through_tmux(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     (run_dir,) = (tmp_path / "checkpoints").iterdir()
     assert (run_dir / "last.pt").exists()
+
+
+def test_every_run_option_is_a_tui_option_with_the_same_default():
+    """`digitsum run --help` and `digitsum-tui` share one list of options (RunConfig's fields)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from digitsum.cli import app as cli_app
+    from tui.app import build_parser
+
+    shown = CliRunner().invoke(cli_app, ["run", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"}).output
+    options = set(re.findall(r"(--[a-z][a-z-]+)", shown)) - {"--json", "--help"}
+    assert {"--budget", "--precision", "--loss", "--weight-decay", "--notify", "--patience"} <= options
+    parser = build_parser()
+    tui_defaults = {a.option_strings[-1]: a.default for a in parser._actions if a.option_strings}
+    run_defaults = {f"--{name.replace('_', '-')}": value for name, value in RunConfig().to_dict().items()}
+    for option in options:
+        assert option in tui_defaults, f"digitsum-tui lacks {option}"
+        assert tui_defaults[option] == run_defaults[option], option
+    parsed = parser.parse_args(["--budget", "3", "--precision", "fp32", "--loss", "mse", "--notify", "off"])
+    assert (parsed.budget, parsed.precision, parsed.loss, parsed.notify) == (3.0, "fp32", "mse", "off")
