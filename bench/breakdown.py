@@ -2,8 +2,10 @@
 
 The engine phases replay `Engine._run_epoch` / `_train_step` on the engine's own model and
 optimizer (same gather, normalize, `_forward`, loss, backward, Adam step). The assignment
-loader figure is the DataLoader alone (per-sample ToTensor + Normalize and collation),
-without any model work.
+loader figure is the DataLoader alone (per-sample ToTensor + Normalize and collation, and on a
+GPU the copy to the device), without any model work. On a GPU every phase boundary waits for
+the device (`torch.cuda.synchronize`), so each phase is charged its own kernels; that costs a
+little overlap the real loop has, so the phases add up to slightly more than a free-running batch.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.pipelines import synchronize
 from digitsum.data import normalize
 from digitsum.engine import _forward
 
@@ -23,28 +26,34 @@ PHASES = ("gather", "normalize", "forward", "loss+item", "backward", "optimizer"
 def engine_phases(engine, images: np.ndarray, sums: np.ndarray, batches: int, batch_size: int) -> dict:
     """Milliseconds per batch of each phase of the engine's step, summed over `batches` batches."""
     model, optimizer, precision = engine.model, engine.optimizer, engine.precision
-    x_all, y_all = torch.from_numpy(images), torch.from_numpy(sums).float()
+    device = next(model.parameters()).device
+    x_all, y_all = torch.from_numpy(images).to(device), torch.from_numpy(sums).float().to(device)
     order = np.random.default_rng(5).permutation(len(sums))
     totals = dict.fromkeys(PHASES, 0.0)
+
+    def mark() -> float:
+        synchronize(device)
+        return time.perf_counter()
+
     model.train()
     for b in range(batches + 1):  # the first batch is a warm-up
-        marks = [time.perf_counter()]
+        marks = [mark()]
         start = (b * batch_size) % max(1, len(sums) - batch_size + 1)
-        idx = torch.from_numpy(order[start : start + batch_size])
+        idx = torch.from_numpy(order[start : start + batch_size]).to(device)
         x, y = x_all[idx], y_all[idx]
-        marks.append(time.perf_counter())
+        marks.append(mark())
         x = normalize(x)
-        marks.append(time.perf_counter())
+        marks.append(mark())
         pred = _forward(model, x, precision)
-        marks.append(time.perf_counter())
+        marks.append(mark())
         loss = nn.functional.mse_loss(pred.float(), y)
         loss.item()
-        marks.append(time.perf_counter())
+        marks.append(mark())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        marks.append(time.perf_counter())
+        marks.append(mark())
         optimizer.step()
-        marks.append(time.perf_counter())
+        marks.append(mark())
         if b:
             for name, t0, t1 in zip(PHASES, marks, marks[1:]):
                 totals[name] += t1 - t0
@@ -53,23 +62,28 @@ def engine_phases(engine, images: np.ndarray, sums: np.ndarray, batches: int, ba
         "ms_per_batch": {k: 1000 * v / batches for k, v in totals.items()},
         "share": {k: v / total for k, v in totals.items()},
         "batch_size": batch_size,
+        "device": str(device),
     }
 
 
 def assignment_phases(pipeline, batches: int) -> dict:
     """Way (a)'s batch split into the DataLoader fetch and the model's step, over the same batches."""
     model, optimizer, criterion = pipeline.model, pipeline.optimizer, pipeline.criterion
+    device = pipeline.device
     model.train()
     loader = step = 0.0
     for b in range(batches + 1):
+        synchronize(device)
         t0 = time.perf_counter()
         images, labels = pipeline.next_batch()
+        synchronize(device)
         t1 = time.perf_counter()
         optimizer.zero_grad()
         loss = criterion(model(images).squeeze(), labels)
         loss.backward()
         optimizer.step()
         loss.item()
+        synchronize(device)
         t2 = time.perf_counter()
         if b:
             loader, step = loader + t1 - t0, step + t2 - t1
@@ -77,17 +91,19 @@ def assignment_phases(pipeline, batches: int) -> dict:
         "ms_per_batch": {"loader": 1000 * loader / batches, "model step": 1000 * step / batches},
         "share": {"loader": loader / (loader + step), "model step": step / (loader + step)},
         "batch_size": pipeline.batch_size,
+        "device": str(device),
     }
 
 
-ADAM_KINDS = {"default (engine)": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+ADAM_KINDS = {"default": {}, "foreach": {"foreach": True}, "fused (engine)": {"fused": True}}
 
 
 def adam_variants(model: nn.Module, steps: int) -> dict:
-    """Milliseconds per Adam step on copies of `model` with random grads: default vs foreach vs fused.
+    """Milliseconds per AdamW step on copies of `model` (on its device) with random grads.
 
-    The engine builds `torch.optim.Adam(params, lr=...)`, which on CPU is the per-parameter loop.
-    Steps of the three kinds are interleaved; medians are reported.
+    The engine builds `torch.optim.AdamW(params, lr=..., weight_decay=..., fused=True)`; torch's
+    default is the per-parameter loop on a CPU (foreach on a GPU). Steps of the three kinds are
+    interleaved (each waited for on a GPU); medians are reported.
     """
     import copy
     import statistics
@@ -98,15 +114,19 @@ def adam_variants(model: nn.Module, steps: int) -> dict:
         for p in clone.parameters():
             p.grad = torch.randn_like(p)
         try:
-            optimizers[kind] = torch.optim.Adam(clone.parameters(), lr=1e-4, **kwargs)
+            optimizers[kind] = torch.optim.AdamW(clone.parameters(), lr=1e-4, weight_decay=0.1, **kwargs)
+            optimizers[kind].step()  # warm-up, creates the state
         except (RuntimeError, ValueError, TypeError):
+            optimizers.pop(kind, None)
             continue
-        optimizers[kind].step()  # warm-up, creates the state
+    device = next(model.parameters()).device
     samples: dict[str, list[float]] = {kind: [] for kind in optimizers}
     for _ in range(max(1, steps)):
         for kind, optimizer in optimizers.items():
+            synchronize(device)
             started = time.perf_counter()
             optimizer.step()
+            synchronize(device)
             samples[kind].append(1000 * (time.perf_counter() - started))
     return {kind: statistics.median(s) for kind, s in samples.items()}
 

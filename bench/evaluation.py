@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from bench.pipelines import PlainLoop
+from bench.pipelines import PlainLoop, precision_name
 from bench.sizes import Sizes
 from digitsum.engine import evaluate, pick_precision
 
@@ -31,9 +31,16 @@ def top_up(
     return done + missing
 
 
-def measure_eval(model: torch.nn.Module, images: np.ndarray, sums: np.ndarray, sizes: Sizes) -> dict:
-    """Images/s of evaluate() in fp32 and in auto precision, plus the agreement of their predictions."""
-    device = torch.device("cpu")
+def measure_eval(
+    model: torch.nn.Module, images: np.ndarray, sums: np.ndarray, sizes: Sizes, device: str = "cpu"
+) -> dict:
+    """Images/s of evaluate() on `device` in fp32 and in auto precision, plus the agreement of their predictions.
+
+    evaluate() copies each batch of uint8 images to the device and its predictions back, so on a
+    GPU every call ends synchronized and the wall clock is fair.
+    """
+    device = torch.device(device)
+    model.to(device)
     modes = {"fp32": None, "auto": pick_precision("auto", device)}
     samples: dict[str, list[float]] = {name: [] for name in modes}
     results: dict[str, tuple[dict, np.ndarray]] = {}
@@ -46,7 +53,8 @@ def measure_eval(model: torch.nn.Module, images: np.ndarray, sums: np.ndarray, s
             samples[name].append(len(images) / (time.perf_counter() - started))
     ratios = [a / f for a, f in zip(samples["auto"], samples["fp32"])]
     return {
-        "auto_precision": str(modes["auto"] or "fp32"),
+        "device": str(device),
+        "auto_precision": precision_name(modes["auto"]),
         "images_per_s": {name: statistics.median(s) for name, s in samples.items()},
         "ratio_auto_over_fp32": statistics.median(ratios),
         "ratio_min": min(ratios),

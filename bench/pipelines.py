@@ -6,6 +6,9 @@
     in the assignment's layer order (ReLU before each pool).
 (b) `PlainLoop`: the same network in plain fp32 over a uint8 tensor held in memory, a shuffled
     index gather and `digitsum.data.normalize` per batch of 64.
+
+Both take a `device`: on a GPU (a) moves each batch there as the assignment's user would
+(`.to(device, non_blocking=True)`), and (b) keeps its whole uint8 set on the device.
 """
 
 from __future__ import annotations
@@ -19,6 +22,19 @@ from torchvision import transforms
 from digitsum.data import normalize
 from digitsum.engine import _forward
 from digitsum.models import build_model
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the device's queued work (a no-op on a CPU): call before reading a clock on a GPU."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def precision_name(precision) -> str:
+    """`torch.bfloat16` -> "bf16 (autocast)", None -> "fp32"."""
+    if precision is None:
+        return "fp32"
+    return {"torch.bfloat16": "bf16 (autocast)", "torch.float16": "fp16 (autocast)"}.get(str(precision), str(precision))
 
 
 def assignment_model(name: str) -> nn.Module:
@@ -58,24 +74,29 @@ class AssignmentPipeline:
 
     label = "a: assignment pipeline"
 
-    def __init__(self, model_name: str, images: np.ndarray, sums: np.ndarray, batch_size: int = 32) -> None:
+    def __init__(
+        self, model_name: str, images: np.ndarray, sums: np.ndarray, batch_size: int = 32, device: str = "cpu"
+    ) -> None:
         torch.manual_seed(0)
         self.batch_size = batch_size
+        self.device = torch.device(device)
         self.loader = DataLoader(
             DigitSumDataset(images, sums, assignment_transform()), batch_size=batch_size, shuffle=True
         )
-        self.model = assignment_model(model_name)
+        self.model = assignment_model(model_name).to(self.device)
         self.criterion = nn.MSELoss()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.001)
         self.batches = iter(self.loader)
         self.losses: list[float] = []
 
     def next_batch(self):
+        """The loader's next batch, on the model's device."""
         try:
-            return next(self.batches)
+            images, labels = next(self.batches)
         except StopIteration:
             self.batches = iter(self.loader)
-            return next(self.batches)
+            images, labels = next(self.batches)
+        return images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
 
     def run(self, n: int) -> None:
         self.model.train()
@@ -90,7 +111,10 @@ class AssignmentPipeline:
 
 
 class PlainLoop:
-    """Way (b), and with `precision`/`channels_last` set, the engine's own step for top-up training."""
+    """Way (b), and with `precision`/`channels_last` set, the engine's own step for top-up training.
+
+    The data lives on `device` (with `model` given: that model's device).
+    """
 
     label = "b: plain fp32 in-memory"
 
@@ -106,12 +130,14 @@ class PlainLoop:
         channels_last: bool = False,
         lr: float = 1e-3,
         seed: int = 0,
+        device: str = "cpu",
     ) -> None:
         torch.manual_seed(seed)
         self.batch_size = batch_size
-        self.x_all = torch.from_numpy(images)
-        self.y_all = torch.from_numpy(sums).float()
-        self.model = model if model is not None else assignment_model(model_name)
+        self.device = next(model.parameters()).device if model is not None else torch.device(device)
+        self.x_all = torch.from_numpy(images).to(self.device)
+        self.y_all = torch.from_numpy(sums).float().to(self.device)
+        self.model = model if model is not None else assignment_model(model_name).to(self.device)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.precision, self.channels_last = precision, channels_last
@@ -124,7 +150,7 @@ class PlainLoop:
             self.order, self.pos = self.rng.permutation(len(self.order)), 0
         idx = self.order[self.pos : self.pos + self.batch_size]
         self.pos += self.batch_size
-        return torch.from_numpy(idx)
+        return torch.from_numpy(idx).to(self.device)
 
     def run(self, n: int) -> None:
         self.model.train()

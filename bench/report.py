@@ -6,9 +6,10 @@ from rich.console import Group
 from rich.table import Table
 
 
-def training_table(models: dict) -> Table:
+def training_table(models: dict, device: str = "cpu") -> Table:
     table = Table(
-        title="Training throughput (images/s, median of interleaved repeats; ratios = median of paired repeats)"
+        title=f"Training throughput on {device} (images/s, median of interleaved repeats; "
+        "ratios = median of paired repeats)"
     )
     for column in ("model", "variant", "images/s", "min–max", "× (a)", "× (b)", "× (d)"):
         table.add_column(column, justify="left" if column in ("model", "variant") else "right")
@@ -19,7 +20,17 @@ def training_table(models: dict) -> Table:
             way = label[0]
             vs = [_ratio(ratios.get(f"{way}/{base}")) or ("1.00" if way == base else "") for base in "abd"]
             table.add_row(name, label, f"{v['images_per_s']:.1f}", f"{v['min']:.0f}–{v['max']:.0f}", *vs)
-        table.add_row(name, f"  precision of (c): {train['precision']}", "", "", "", "", "", end_section=True)
+        table.add_row(
+            name,
+            f"  on {train.get('device', device)}: (c) {train['precision']}; "
+            f"(a), (b), (d) {train.get('baseline_precision', 'fp32')}",
+            "",
+            "",
+            "",
+            "",
+            "",
+            end_section=True,
+        )
     return table
 
 
@@ -29,8 +40,8 @@ def _ratio(r: dict | None) -> str:
     return f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
 
 
-def eval_table(models: dict) -> Table:
-    table = Table(title="Evaluation throughput (digitsum.engine.evaluate, images/s)")
+def eval_table(models: dict, device: str = "cpu") -> Table:
+    table = Table(title=f"Evaluation throughput on {device} (digitsum.engine.evaluate, images/s)")
     for column in ("model", "fp32", "auto", "auto precision", "auto / fp32"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, result in models.items():
@@ -75,8 +86,9 @@ def agreement_table(models: dict) -> Table:
     return table
 
 
-def breakdown_table(models: dict) -> Table:
-    table = Table(title="Where a training batch goes (phases timed over the same batches)")
+def breakdown_table(models: dict, device: str = "cpu") -> Table:
+    synced = "; on a GPU each phase is synchronized" if device.startswith("cuda") else ""
+    table = Table(title=f"Where a training batch goes on {device} (phases timed over the same batches{synced})")
     for column in ("model", "path", "ms / batch", "share of the batch (ms)"):
         table.add_column(column, justify="right" if column == "ms / batch" else "left")
     for name, result in models.items():
@@ -95,14 +107,14 @@ def breakdown_table(models: dict) -> Table:
             )
         adam = result["breakdown"].get("adam_ms_per_step")
         if adam:
-            base = adam.get("default (engine)")
+            base = adam.get("default")
             cells = ", ".join(
                 f"{k} {v:.1f} ms" + (f" (×{base / v:.1f})" if base and v else "") for k, v in adam.items()
             )
             table.add_row(
                 name,
-                "Adam step alone",
-                f"{base:.1f}" if base else "",
+                "AdamW step alone (× vs default)",
+                f"{adam.get('fused (engine)', base or 0):.1f}",
                 cells,
                 end_section="thread_probe" not in result["breakdown"],
             )
@@ -143,11 +155,14 @@ def startup_table(startup: dict) -> Table:
 
 def all_tables(result: dict) -> Group:
     models = result["models"]
-    parts = [training_table(models)]
+    device = result.get("device", "cpu")
+    if result.get("device_name"):
+        device = f"{device} ({result['device_name']})"
+    parts = [training_table(models, device)]
     if any("eval" in r for r in models.values()):
-        parts += [eval_table(models), agreement_table(models)]
+        parts += [eval_table(models, device), agreement_table(models)]
     if any("breakdown" in r for r in models.values()):
-        parts.append(breakdown_table(models))
+        parts.append(breakdown_table(models, device))
     if "startup" in result:
         parts.append(startup_table(result["startup"]))
     return Group(*parts)

@@ -16,29 +16,45 @@ from typing import Any
 import numpy as np
 
 from bench.breakdown import assignment_phases
-from bench.pipelines import AssignmentPipeline, PlainLoop
+from bench.pipelines import AssignmentPipeline, PlainLoop, synchronize
 from bench.sizes import Sizes
 
 
 def images_per_s(way, images: int) -> float:
-    """One timed repeat of about `images` images, after one untimed batch that settles caches and threads."""
+    """One timed repeat of about `images` images, after one untimed batch that settles caches and threads.
+
+    On a GPU the clock is read only when the device has finished the work queued before it.
+    """
     batches = max(1, images // way.batch_size)
     way.run(1)
+    synchronize(way.device)
     started = time.perf_counter()
     way.run(batches)
+    synchronize(way.device)
     return batches * way.batch_size / (time.perf_counter() - started)
 
 
 def _serve(
-    conn, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes, with_assignment: bool, threads: int
+    conn,
+    model: str,
+    images: np.ndarray,
+    sums: np.ndarray,
+    sizes: Sizes,
+    with_assignment: bool,
+    threads: int,
+    device: str = "cpu",
 ) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    ways: dict[str, Any] = {PlainLoop.label: PlainLoop(model, images, sums, sizes.batch)}
-    if with_assignment:
-        ways[AssignmentPipeline.label] = AssignmentPipeline(model, images, sums, sizes.assignment_batch)
-    conn.send(sorted(ways))
+    try:
+        ways: dict[str, Any] = {PlainLoop.label: PlainLoop(model, images, sums, sizes.batch, device=device)}
+        if with_assignment:
+            ways[AssignmentPipeline.label] = AssignmentPipeline(model, images, sums, sizes.assignment_batch, device)
+    except Exception as exc:  # e.g. no CUDA context in the child: say why in the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ok", sorted(ways)))
     while True:
         command, label, amount = conn.recv()
         if command == "close":
@@ -64,16 +80,27 @@ class BaselineProcess:
     """The parent's handle: `labels` names the ways it runs; `ask` runs one command there."""
 
     def __init__(
-        self, model: str, images: np.ndarray, sums: np.ndarray, sizes: Sizes, with_assignment: bool, threads: int
+        self,
+        model: str,
+        images: np.ndarray,
+        sums: np.ndarray,
+        sizes: Sizes,
+        with_assignment: bool,
+        threads: int,
+        device: str = "cpu",
     ) -> None:
         context = mp.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_serve, daemon=True, args=(child, model, images, sums, sizes, with_assignment, threads)
+            target=_serve, daemon=True, args=(child, model, images, sums, sizes, with_assignment, threads, device)
         )
         self.process.start()
         child.close()
-        self.labels: list[str] = self.conn.recv()
+        status, answer = self.conn.recv()
+        if status == "error":
+            self.process.join(timeout=10)
+            raise RuntimeError(f"bench baseline process on {device}: {answer}")
+        self.labels: list[str] = answer
 
     def ask(self, command: str, label: str, amount: int) -> Any:
         self.conn.send((command, label, amount))
