@@ -12,6 +12,7 @@ import typer
 
 from digitsum.config import RunConfig
 from digitsum.errors import DigitsumError
+from digitsum.formatting import metrics_line, number, verdict
 from digitsum.options import run_options
 
 app = typer.Typer(
@@ -146,10 +147,7 @@ def eval_(
         return
     m = ev.metrics
     print(f"{checkpoint} on {ev.data}")
-    print(
-        f"n {len(ev.targets):,}  loss {m['loss']:.4f}  mae {m['mae']:.4f}  floor {m['floor_acc']:.2%}  "
-        f"ceil {m['ceil_acc']:.2%}  round {m['round_acc']:.2%}"
-    )
+    print(metrics_line(m, len(ev.targets)))
 
 
 @app.command()
@@ -181,8 +179,7 @@ def predict(
     console = Console(highlight=False)
     width = max(20, min(84, console.width))
     for row, image in zip(rows, ev.images):
-        rounded = round(row["prediction"])
-        ok = rounded == row["target"]
+        rounded, ok = verdict(row["prediction"], row["target"])
         colour = "green" if ok else "red"
         console.print(
             f"[bold]#{row['index']}[/]  predicted {row['prediction']:.2f} -> [{colour}]{rounded}[/]  "
@@ -218,15 +215,11 @@ def checkpoints(
             path.name,
             r.model,
             str(r.epoch),
-            _fmt(r.val_loss, ".4f"),
-            _fmt(r.round_acc, ".1%"),
-            _fmt(r.mae, ".3f"),
+            number(r.val_loss, ".4f"),
+            number(r.round_acc, ".1%"),
+            number(r.mae, ".3f"),
         )
     Console().print(table)
-
-
-def _fmt(value, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
 
 
 @data_app.command("export")
@@ -281,9 +274,9 @@ def compare(
             row["run"],
             str(row["epochs"]),
             str(b.get("epoch", "-")),
-            _fmt(b.get("val_loss"), ".4f"),
-            _fmt(b.get("round_acc"), ".1%"),
-            _fmt(b.get("mae"), ".3f"),
+            number(b.get("val_loss"), ".4f"),
+            number(b.get("round_acc"), ".1%"),
+            number(b.get("mae"), ".3f"),
         )
     console.print(table)
     diffs = result["config_differences"]

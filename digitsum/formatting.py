@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,3 +34,38 @@ def plan_line(plan: dict[str, Any]) -> str:
         f"plan: {epochs} epochs{cut}; budget {plan['budget_min']:g} min; probe {plan['images_per_s']:,.0f} img/s, "
         f"{plan['epoch_s']:.1f} s/epoch; predicted {duration(plan['predicted_s'])} in all, ends ~{ends}"
     )
+
+
+def number(value: float | None, spec: str) -> str:
+    """A table cell: `-` where a checkpoint has no such metric (an epoch-0 save)."""
+    return "-" if value is None else format(value, spec)
+
+
+def metrics_line(m: Mapping[str, float], n: int | None = None) -> str:
+    """The five metrics of DESIGN.md on one line (eval, the browser, the inference screen)."""
+    count = f"n {n:,}  " if n is not None else ""
+    return (
+        f"{count}loss {m['loss']:.4f}  MAE {m['mae']:.4f}  "
+        f"floor {m['floor_acc']:.1%}  ceil {m['ceil_acc']:.1%}  round {m['round_acc']:.1%}"
+    )
+
+
+def epoch_line(r: Mapping[str, Any], compact: bool = False) -> str:
+    """One finished epoch (an `epoch` record): the headless progress, and compact in the TUI's 80-column log."""
+    star = " *" if r.get("is_best") else ""
+    if compact:
+        return (
+            f"epoch {r['epoch']}/{r['epochs']}  train {r['train_loss']:.3f}  val {r['val_loss']:.3f}  "
+            f"round {r['round_acc']:.1%}  mae {r['mae']:.3f}  {r.get('images_per_s', 0):.0f} img/s{star}"
+        )
+    return (
+        f"epoch {r['epoch']:>3}/{r['epochs']}  train {r['train_loss']:8.4f}  val {r['val_loss']:8.4f}  "
+        f"floor {r['floor_acc']:6.1%}  ceil {r['ceil_acc']:6.1%}  round {r['round_acc']:6.1%}  "
+        f"mae {r['mae']:6.3f}  {r.get('images_per_s', 0):6.0f} img/s  {r.get('seconds', 0):5.1f}s{star}"
+    )
+
+
+def verdict(prediction: float, target: int) -> tuple[int, bool]:
+    """The rounded sum (half to even, as torch.round and numpy round) and whether it is right."""
+    rounded = round(float(prediction))
+    return rounded, rounded == int(target)

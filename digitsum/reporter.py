@@ -6,16 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from digitsum.events import BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Paused, Resumed, RunStarted
-from digitsum.formatting import plan_line
-
-
-def epoch_line(e: EpochEnd) -> str:
-    star = " *" if e.is_best else ""
-    return (
-        f"epoch {e.epoch:>3}/{e.epochs}  train {e.train_loss:8.4f}  val {e.val_loss:8.4f}  "
-        f"floor {e.floor_acc:6.1%}  ceil {e.ceil_acc:6.1%}  round {e.round_acc:6.1%}  "
-        f"mae {e.mae:6.3f}  {e.images_per_s:6.0f} img/s  {e.seconds:5.1f}s{star}"
-    )
+from digitsum.formatting import epoch_line, plan_line
 
 
 class ConsoleReporter:
@@ -34,7 +25,7 @@ class ConsoleReporter:
             self._batch(event)
         elif isinstance(event, EpochEnd):
             self._stop_progress()
-            self.console.print(epoch_line(event), highlight=False, soft_wrap=True)
+            self.console.print(epoch_line(event.to_dict()), highlight=False, soft_wrap=True)
         elif isinstance(event, (Paused, Resumed)):
             self.console.print(f"[yellow]{event.event}d at epoch {event.epoch}, batch {event.batch}[/]")
         elif isinstance(event, CheckpointSaved) and event.kind not in ("best", "last"):

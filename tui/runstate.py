@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitsum.formatting import plan_line
+from digitsum.formatting import epoch_line, plan_line
 
 Record = dict[str, Any]
 EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "round_acc", "mae")  # what the screen relies on
@@ -190,12 +190,7 @@ def _describe(record: Record) -> str | None:
         plan = plan_line(record.get("plan") or {})
         return f"{started}\n{plan}" if plan else started
     if kind == "epoch":
-        star = " *best" if record.get("is_best") else ""
-        return (
-            f"epoch {record['epoch']}/{record['epochs']}  train {record['train_loss']:.3f}  "
-            f"val {record['val_loss']:.3f}  round {record['round_acc']:.1%}  mae {record['mae']:.3f}  "
-            f"{record.get('images_per_s', 0):.0f} img/s{star}"
-        )
+        return epoch_line(record, compact=True)
     if kind == "checkpoint":
         return f"saved {record.get('kind')} checkpoint {record.get('path')}"
     if kind == "pause":

@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from digitsum.formatting import metrics_line, number
 from digitsum.runlock import holder
 from tui.messages import RunRequested
 from tui.screens.modals import ConfirmModal, NewRunModal
@@ -33,10 +34,6 @@ SORTS = (
     ("epoch", "epoch", True),
     ("run", "run", False),
 )
-
-
-def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
 
 
 def sort_rows(rows: list[Any], sort: int) -> list[Any]:
@@ -129,9 +126,9 @@ class BrowserScreen(Screen[None]):
                 r.kind,
                 r.model,
                 str(r.epoch),
-                _num(r.val_loss, ".3f"),
-                _num(r.round_acc, ".1%"),
-                _num(r.mae, ".3f"),
+                number(r.val_loss, ".3f"),
+                number(r.round_acc, ".1%"),
+                number(r.mae, ".3f"),
                 r.created[5:16].replace("T", " "),
                 key=r.path,
             )
@@ -226,10 +223,7 @@ class BrowserScreen(Screen[None]):
         try:
             ev = evaluate_checkpoint(row.path, data=self.data)
             m = ev.metrics
-            extra = (
-                f"eval on {ev.data} (n={len(ev.targets):,}):\nloss {m['loss']:.3f}  MAE {m['mae']:.3f}\n"
-                f"floor {m['floor_acc']:.1%} ceil {m['ceil_acc']:.1%} round {m['round_acc']:.1%}"
-            )
+            extra = f"eval on {ev.data}:\n{metrics_line(m, len(ev.targets))}"
         except DigitsumError as exc:
             extra = f"evaluation failed: {exc}"
         self.app.call_from_thread(self.show_detail, row, [], "", extra)

@@ -18,7 +18,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.widgets.digit_image import caption, render_image, verdict, worst_first
+from digitsum.formatting import metrics_line, verdict
+from tui.widgets.digit_image import caption, render_image, worst_first
 from tui.workers import toast_failures
 
 VIEWS = ("all", "wrong", "worst")
@@ -77,8 +78,7 @@ class InferenceScreen(Screen[None]):
         m = evaluation.metrics
         name = f"{os.path.basename(os.path.dirname(self.checkpoint))}/{os.path.basename(self.checkpoint)}"
         text = Text(
-            f"n={len(evaluation.targets):,}  loss {m['loss']:.3f}  MAE {m['mae']:.3f}  "
-            f"floor {m['floor_acc']:.1%}  ceil {m['ceil_acc']:.1%}  round {m['round_acc']:.1%}\n",
+            metrics_line(m, len(evaluation.targets)) + "\n",
             no_wrap=True,
             overflow="ellipsis",
         )

@@ -7,13 +7,8 @@ import math
 import numpy as np
 from rich.text import Text
 
+from digitsum.formatting import verdict
 from digitsum.textimage import ascii_lines, halfblock_text
-
-
-def verdict(prediction: float, target: int) -> tuple[int, bool]:
-    """The rounded sum (torch.round rounds half to even, like numpy) and whether it is right."""
-    rounded = int(np.round(prediction))
-    return rounded, rounded == int(target)
 
 
 def caption(index: int, prediction: float, target: int, short: bool = False) -> Text:
