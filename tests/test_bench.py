@@ -32,7 +32,11 @@ def test_bench_quick_json(capsys):
         assert {"b/a", "c/a", "c/b", "d/a", "c/d"} <= set(model["train"]["ratios"])
         assert model["eval"]["images_per_s"]["fp32"] > 0 and model["eval"]["images_per_s"]["auto"] > 0
         agreement = model["eval"]["agreement"]
-        assert 0.0 <= agreement["round_agree"] <= 1.0 and agreement["max_abs_diff"] >= 0.0
+        if model["eval"]["auto_precision"] == "fp32":  # no native bf16: auto *is* fp32, bit for bit
+            assert agreement["max_abs_diff"] == 0.0 and agreement["round_agree"] == 1.0
+        else:  # bf16 trunk, fp32 head: predictions of ~18 stray by bf16 noise only; a bf16 head would show
+            assert agreement["max_abs_diff"] <= 0.05, agreement  # steps of 0.0625 at 18 and fail this
+            assert agreement["auto"]["loss"] == pytest.approx(agreement["fp32"]["loss"], rel=0.01)
         assert {"forward", "backward", "optimizer"} <= set(model["breakdown"]["engine"]["share"])
         assert model["breakdown"]["adam_ms_per_step"]["fused (engine)"] > 0
 
