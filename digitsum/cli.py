@@ -22,6 +22,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 data_app = typer.Typer(help="Work with data files.", no_args_is_help=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from digitsum import __version__
+
+        print(f"digitsum {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Train and inspect a CNN that reads four handwritten digits and predicts their sum."""
+
+
 app.add_typer(data_app, name="data")
 
 DataOpt = Annotated[str, typer.Option("--data", help="'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files.")]

@@ -186,3 +186,11 @@ def test_bad_data_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "nope" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_version_prints_the_package_version(capsys):
+    from digitsum import __version__
+    from digitsum.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"digitsum {__version__}\n"
