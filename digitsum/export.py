@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from digitsum.composites import compose
+from digitsum.data import compose_on_cpu
 from digitsum.errors import BadInput
 from digitsum.sources import builtin_pools
 
@@ -25,7 +26,13 @@ def export_assignment_files(
     }
     if pool not in choices:
         raise BadInput(f"--pool must be train, val or all, got {pool!r}")
-    images, sums = compose(*choices[pool], count, np.random.default_rng([seed, 7]))
+    digits, labels = choices[pool]
+    images, sums = compose_on_cpu(
+        torch.from_numpy(np.ascontiguousarray(digits, dtype=np.uint8)),
+        torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64)),
+        count,
+        (seed, 7),
+    )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []

@@ -237,7 +237,7 @@ def test_list_checkpoints_skips_a_tagged_file_whose_model_entry_is_not_a_mapping
 
 
 # --- listing --------------------------------------------------------------------------------
-LISTING_FIELDS = {"path", "run", "model", "epoch", "val_loss", "round_acc", "mae", "created"}
+LISTING_FIELDS = {"path", "run", "kind", "model", "epoch", "val_loss", "round_acc", "mae", "created"}  # DESIGN.md
 
 
 @pytest.fixture
@@ -253,6 +253,7 @@ def test_list_checkpoints_rows_have_exactly_the_fields_of_checkpoints_json(run_c
         as_json = json.loads(json.dumps(row.to_dict()))
         assert set(as_json) == LISTING_FIELDS
         assert as_json["run"] == run_copy.name and as_json["model"] == tiny_run.config.model
+        assert as_json["kind"] == Path(row.path).stem  # best or last
     last = next(r for r in rows if r.path.endswith("last.pt"))
     history = load_checkpoint(run_copy / "last.pt")["history"]
     assert last.epoch == 2

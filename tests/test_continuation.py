@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_engine, tiny_config
+from runkit import run_engine, tiny_config
 
 from digitsum.checkpoints import load_checkpoint
 from digitsum.control import Control

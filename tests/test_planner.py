@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from conftest import run_engine, tiny_config
+from runkit import run_engine, tiny_config
 
 from digitsum import engine as engine_module
 from digitsum import recipes

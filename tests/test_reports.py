@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_engine, tiny_config
+from runkit import run_engine, tiny_config
 
 from digitsum.cli import main
 from digitsum.events import SystemStats
