@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+COMPOSER = "torch-1"  # recorded with every run; older checkpoints (numpy composer) lack it
 HEIGHT, WIDTH = 40, 168
 DIGITS_PER_IMAGE = 4
 FIRST_X = (5, 15)

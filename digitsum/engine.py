@@ -23,6 +23,7 @@ from torch import nn
 
 from digitsum.allocator import keep_freed_memory, release_freed_memory
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
+from digitsum.composites import COMPOSER
 from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
@@ -164,6 +165,7 @@ class Engine:
         self.lock: RunLock | None = None  # one writer per run folder
         self.position = (0, 0)  # (epoch, batch) now: where a failure is reported
         self.epoch_losses: list[float] = []  # reported train losses of the epoch so far
+        self.notes: list[str] = []  # what the start line should tell beyond the plan
         self._drawn: dict[int, tuple[Any, Any]] = {}  # an epoch's training data drawn ahead (by the probe)
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -241,6 +243,7 @@ class Engine:
                 plan=self.plan.to_dict(),
                 start_batch=self.start_batch,
                 branched_from=self.branched_from,
+                notes=self.notes,
             )
         )
         if not self.last_path.exists():
@@ -379,6 +382,11 @@ class Engine:
         self.step = int(ckpt.get("step") or self.start_epoch * self.batches + self.start_batch)
         self.resumed_rng = dict(ckpt.get("position") or {})
         self.best_loss = min((h["val_loss"] for h in self.history), default=math.inf)
+        if (ckpt.get("data") or {}).get("composer") != COMPOSER and self.data.pools is not None:
+            self.notes.append(
+                "this checkpoint's composites came from the numpy composer of digitsum before 0.2; its next epochs "
+                "are drawn by the torch composer (same geometry and statistics, other images)"
+            )
 
     def _inherit_best(self) -> None:
         """A branch keeps its origin's best.pt when that was saved at or before the branch point."""
@@ -663,6 +671,7 @@ class Engine:
                     "description": self.data.description,
                     "train_size": cfg.train_size,
                     "val_size": cfg.val_size,
+                    "composer": COMPOSER,
                 },
                 "seed": cfg.seed,
                 "config": cfg.to_dict(),

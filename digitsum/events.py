@@ -35,6 +35,7 @@ class RunStarted(Event):
     plan: dict[str, Any] = field(default_factory=dict)  # digitsum.planner.Plan: epochs, budget, speed, recipe
     start_batch: int = 0  # batches of epoch start_epoch + 1 already trained (a mid-epoch checkpoint)
     branched_from: str = ""  # the checkpoint a branch continues (its history is the start record's)
+    notes: list[str] = field(default_factory=list)  # one line each, e.g. a resumed run that changed composer
 
 
 @dataclass(frozen=True)

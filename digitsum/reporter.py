@@ -43,6 +43,8 @@ class ConsoleReporter:
         self.console.print(f"data: {e.data}", highlight=False)
         if e.plan:
             self.console.print(plan_line(e.plan), highlight=False, soft_wrap=True)
+        for note in e.notes:
+            self.console.print(f"note: {note}", highlight=False, soft_wrap=True)
 
     def _batch(self, e: BatchEnd) -> None:
         if not self.show_progress:

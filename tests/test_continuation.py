@@ -100,3 +100,19 @@ def test_last_pt_continues_in_place(tmp_path):
     more = run_engine(tiny_config(tmp_path / "runs", epochs=2, resume=str(first.run_dir / "last.pt")))
     assert more.run_dir == first.run_dir
     assert [h["epoch"] for h in more.result.history] == [1, 2]
+
+
+def test_a_checkpoint_from_the_numpy_composer_resumes_and_says_it_changed_composer(tmp_path, tiny_run):
+    from digitsum.checkpoints import save_checkpoint
+    from digitsum.events import RunStarted
+
+    run_dir = tmp_path / "runs" / "old-run"
+    run_dir.mkdir(parents=True)
+    old = load_checkpoint(str(tiny_run.run_dir / "last.pt"))
+    old["data"].pop("composer")  # as digitsum wrote it before the torch composer
+    old.pop("plan")
+    save_checkpoint(old, run_dir / "last.pt")
+    resumed = run_engine(tiny_config(tmp_path / "runs", epochs=3, resume=str(run_dir / "last.pt")))
+    (note,) = resumed.of(RunStarted)[0].notes
+    assert "numpy composer" in note and "torch composer" in note
+    assert [h["epoch"] for h in resumed.result.history] == [1, 2, 3]

@@ -187,8 +187,8 @@ def _describe(record: Record) -> str | None:
             f"run {record.get('run_id', '')} {where}: {record.get('model')} on {record.get('device')}, "
             f"{record.get('train_size', 0):,} train / {record.get('val_size', 0):,} val"
         )
-        plan = plan_line(record.get("plan") or {})
-        return f"{started}\n{plan}" if plan else started
+        lines = [started, plan_line(record.get("plan") or {}), *(f"note: {n}" for n in record.get("notes") or [])]
+        return "\n".join(line for line in lines if line)
     if kind == "epoch":
         return epoch_line(record, compact=True)
     if kind == "checkpoint":
