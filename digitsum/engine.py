@@ -45,7 +45,7 @@ from digitsum.events import (
 from digitsum.losses import OBJECTIVES
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
-from digitsum.planner import DEFAULT_BUDGET_MIN, Plan, plan_epochs, probe_training, process_age_s, timed
+from digitsum.planner import DEFAULT_BUDGET_MIN, LOOP_OVERHEAD, Plan, plan_epochs, probe_training, process_age_s, timed
 from digitsum.recipes import MachineRecipe, machine_class, machine_recipe, objective_name, weight_decay_for
 from digitsum.runlock import RunLock
 from digitsum.runlog import make_run_dir
@@ -423,16 +423,18 @@ class Engine:
         first, sums = self.data.train_for_epoch(1, self.device)
         x_all = torch.as_tensor(first, device=self.device)
         y_all = torch.as_tensor(sums, device=self.device).float()
-        idx = torch.arange(cfg.batch_size, device=self.device)
+        draw = torch.Generator(device=self.device).manual_seed(cfg.seed)  # its own stream: the run's stays untouched
+
+        def batch() -> tuple[torch.Tensor, torch.Tensor]:
+            idx = torch.randint(0, len(y_all), (cfg.batch_size,), generator=draw, device=self.device)
+            return normalize(x_all[idx]), y_all[idx]
 
         def step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
             optimizer.zero_grad(set_to_none=True)
             self.objective(_forward(model.train(), x, self.precision).float(), y).backward()
             optimizer.step()
 
-        images_per_s = probe_training(
-            self.model, self._make_optimizer, lambda: (normalize(x_all[idx]), y_all[idx]), step, self.device
-        )
+        images_per_s = probe_training(self.model, self._make_optimizer, batch, step, self.device, cfg.batch_size)
         drawing = 0.0
         if self.data.fresh_each_epoch and self.data.pools is not None:  # draw epoch 2 now and keep it
             drawing = timed(lambda: self._drawn.setdefault(2, self.data.train_for_epoch(2, self.device)))
@@ -446,8 +448,8 @@ class Engine:
             * len(self.data.val_sums)
             / n_val
         )
-        train_s = self.batches * cfg.batch_size / images_per_s
-        return train_s + drawing + val_s + SAVE_S, self.batches * cfg.batch_size * self.dist.world / train_s
+        train_s = self.batches * cfg.batch_size / images_per_s * LOOP_OVERHEAD
+        return train_s + drawing + val_s + SAVE_S, images_per_s * self.dist.world
 
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"

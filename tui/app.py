@@ -110,7 +110,7 @@ class DigitsumApp(App[int]):
             self.control.stop()
             self.training.note("stopping the current run first (it saves last.pt)...")
             return
-        self.control = Control()
+        self.control = self.training.control = Control()
         self.bridge = EventBridge(lambda records: self.post_message(EngineRecords(records)))
         self.training.new_run()
         self.engine_worker = self.run_worker(
@@ -170,32 +170,7 @@ class DigitsumApp(App[int]):
             config, self._pending = self._pending, None
             self.start_run(config)
 
-    def _live_control(self) -> Control | None:
-        """The control of a training run, or None after telling the user why not."""
-        if self.attach is not None:
-            self.notify("read-only: attached to a run; steer it where it runs", severity="warning")
-            return None
-        if not self.training_live or self.control is None:
-            self.notify("no run is training", severity="warning")
-            return None
-        return self.control
-
     # --- actions (keys) -----------------------------------------------------------------
-    def action_pause(self) -> None:
-        if control := self._live_control():
-            control.pause()
-            self.training.note("pause requested: the engine stops after this batch")
-
-    def action_resume(self) -> None:
-        if control := self._live_control():
-            control.resume()
-
-    def action_save(self, tag: str) -> None:
-        if control := self._live_control():
-            control.save_now(tag)
-            when = "when training continues" if control.paused else "after this batch"
-            self.notify(f"{tag} checkpoint will be written {when}")
-
     def action_new_run(self) -> None:
         if self.attach is not None:
             self.notify("read-only: attached to a run", severity="warning")

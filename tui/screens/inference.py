@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from digitsum.formatting import metrics_line, verdict
-from tui.widgets.digit_image import caption, render_image, worst_first
+from tui.captions import caption, render_image, worst_first
 from tui.workers import toast_failures
 
 VIEWS = ("all", "wrong", "worst")

@@ -15,6 +15,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog
 
+from digitsum.control import Control
 from tui.runstate import RunState, describe
 from tui.widgets.charts import BatchLossChart, HistoryChart
 from tui.widgets.status import RunStatus
@@ -27,10 +28,10 @@ class TrainingScreen(Screen[None]):
     """Watches one run at a time; the app owns the engine and forwards its records here."""
 
     BINDINGS = [
-        Binding("p", "app.pause", "Pause"),
-        Binding("r", "app.resume", "Resume"),
-        Binding("s", "app.save('manual')", "Save"),
-        Binding("b", "app.save('marked')", "Mark"),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "resume", "Resume"),
+        Binding("s", "save('manual')", "Save"),
+        Binding("b", "save('marked')", "Mark"),
         Binding("n", "app.new_run", "New"),
         Binding("c", "app.browse", "Ckpts"),
         Binding("question_mark,f1", "app.help", "Help", key_display="?"),
@@ -40,8 +41,36 @@ class TrainingScreen(Screen[None]):
     def __init__(self, read_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.read_only = read_only
+        self.control: Control | None = None  # the live run's control, handed down by the app that owns the engine
         self.state = RunState()
         self._dirty = True
+
+    # --- steering the run (keys) ------------------------------------------------------------
+    def live_control(self) -> Control | None:
+        """The control of a run that is training now, or None after telling the user why not."""
+        if self.read_only:
+            self.notify("read-only: attached to a run; steer it where it runs", severity="warning")
+            return None
+        if self.control is None or not self.state.running:
+            self.notify("no run is training", severity="warning")
+            return None
+        return self.control
+
+    def action_pause(self) -> None:
+        if control := self.live_control():
+            control.pause()
+            self.note("pause requested: the engine stops after this batch")
+
+    def action_resume(self) -> None:
+        if control := self.live_control():
+            control.resume()
+
+    def action_save(self, tag: str) -> None:
+        """Paused, the engine writes a save within a fraction of a second; training, after this batch."""
+        if control := self.live_control():
+            control.save_now(tag)
+            when = "now (paused)" if control.paused else "after this batch"
+            self.notify(f"{tag} checkpoint is written {when}; it continues exactly from that batch", timeout=6)
 
     def compose(self) -> ComposeResult:
         yield RunStatus(id="status")

@@ -24,6 +24,60 @@ PHASE_STYLE = {
 class RunStatus(Vertical):
     """Three lines at the top of the training screen; `show(state)` pushes new figures down."""
 
+    DEFAULT_CSS = """
+        RunStatus {
+            height: 3;
+            padding: 0 1;
+            background: $boost;
+        }
+
+        RunStatus.-paused {
+            background: $warning 30%;
+        }
+
+        #status-progress {
+            height: 1;
+        }
+
+        #phase {
+            width: auto;
+            margin-right: 1;
+        }
+
+        #epoch {
+            width: auto;
+            margin-right: 1;
+        }
+
+        #batch-progress {
+            width: 1fr;
+        }
+
+        #batch-progress Bar {
+            width: 1fr;
+        }
+
+        #speed {
+            width: auto;
+        }
+
+        #times, #status-where {
+            height: 1;
+        }
+
+        #where {
+            width: 1fr;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+
+        /* process readings (SystemStats) at the right of the last status line; the path yields first */
+        #system {
+            width: auto;
+            margin-left: 1;
+        }
+    """
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="status-progress"):
             yield Static(id="phase")
