@@ -12,7 +12,7 @@ import typer
 
 from digitsum.config import RunConfig
 from digitsum.errors import DigitsumError
-from digitsum.formatting import metrics_line, number, verdict
+from digitsum.formatting import checkpoint_metrics, metrics_line, number, verdict
 from digitsum.options import run_options
 
 app = typer.Typer(
@@ -228,16 +228,7 @@ def checkpoints(
     table = Table("run", "kind", "file", "model", "epoch", "val loss", "round", "MAE", title=str(folder))
     for r in rows:  # run id, kind and file name: at 80 columns a truncated absolute path tells nothing apart
         path = Path(r.path)
-        table.add_row(
-            path.parent.name,
-            r.kind,
-            path.name,
-            r.model,
-            str(r.epoch),
-            number(r.val_loss, ".4f"),
-            number(r.round_acc, ".1%"),
-            number(r.mae, ".3f"),
-        )
+        table.add_row(path.parent.name, r.kind, path.name, *checkpoint_metrics(r))
     Console().print(table)
 
 

@@ -41,6 +41,17 @@ def number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def checkpoint_metrics(row: Any) -> list[str]:
+    """A checkpoint listing's metric cells (digitsum checkpoints, the browser): model, epoch, val loss, round, MAE."""
+    return [
+        row.model,
+        str(row.epoch),
+        number(row.val_loss, ".3f"),
+        number(row.round_acc, ".1%"),
+        number(row.mae, ".3f"),
+    ]
+
+
 def metrics_line(m: Mapping[str, float], n: int | None = None) -> str:
     """The five metrics of DESIGN.md on one line (eval, the browser, the inference screen)."""
     count = f"n {n:,}  " if n is not None else ""

@@ -44,6 +44,12 @@ def _why(stderr: str) -> str:
     return "\n".join(causes[:20]) + "\n...\n" + stderr[-1500:]
 
 
+def torchrun(*args: str) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc-per-node 2 -m digitsum ARGS`: two gloo processes on CPU."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "digitsum"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
+
+
 def _epochs(run_dir: Path) -> list[dict]:
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return [r for r in records if r["event"] == "epoch"]
@@ -51,26 +57,7 @@ def _epochs(run_dir: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_a_single_process_run_and_see_different_data(tmp_path):
-    ddp = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "digitsum",
-            "run",
-            *TINY,
-            "--out",
-            str(tmp_path / "ddp"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    ddp = torchrun("run", *TINY, "--out", str(tmp_path / "ddp"), "--json")
     assert ddp.returncode == 0, _why(ddp.stderr)
     single = subprocess.run(
         [sys.executable, "-m", "digitsum", "run", *SINGLE, "--out", str(tmp_path / "one"), "--json"],
@@ -119,27 +106,7 @@ def test_resume_under_ddp_continues_the_run_in_place(tmp_path):
     )
     assert first.returncode == 0, first.stderr[-2000:]
     run_dir = Path(json.loads(first.stdout.strip().splitlines()[-1])["run_dir"])
-    resumed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "digitsum",
-            "run",
-            "--resume",
-            str(run_dir / "last.pt"),
-            "--epochs",
-            "3",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = torchrun("run", "--resume", str(run_dir / "last.pt"), "--epochs", "3", "--json")
     assert resumed.returncode == 0, _why(resumed.stderr)
     assert list(out.iterdir()) == [run_dir]
     epochs = _epochs(run_dir)

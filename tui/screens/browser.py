@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from digitsum.formatting import metrics_line, number
+from digitsum.formatting import checkpoint_metrics, metrics_line
 from digitsum.runlock import holder
 from tui.messages import RunRequested
 from tui.screens.modals import ConfirmModal, NewRunModal
@@ -120,18 +120,8 @@ class BrowserScreen(Screen[None]):
         current = self.current
         table.clear()
         for r in self.rows:
-            table.add_row(
-                self._mark_cell(r.path),
-                r.run,
-                r.kind,
-                r.model,
-                str(r.epoch),
-                number(r.val_loss, ".3f"),
-                number(r.round_acc, ".1%"),
-                number(r.mae, ".3f"),
-                r.created[5:16].replace("T", " "),
-                key=r.path,
-            )
+            cells = [self._mark_cell(r.path), r.run, r.kind, *checkpoint_metrics(r), r.created[5:16].replace("T", " ")]
+            table.add_row(*cells, key=r.path)
         if current is not None and current.path in [r.path for r in self.rows]:
             table.move_cursor(row=[r.path for r in self.rows].index(current.path))
         self.show_title()
