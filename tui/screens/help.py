@@ -14,8 +14,11 @@ KEYS = """\
   escape     back to the previous screen
 
 [b]Training[/b]
-  p  pause      r  resume        s  save a checkpoint now
+  p  pause      r  resume        s  save a checkpoint now (paused: at once)
   b  save a copy marked as best candidate (best.pt itself is automatic)
+  a save continues exactly from its batch (c in the browser)
+  status: epoch/planned epochs and the budget; a bell, a toast and a
+  desktop notification when the run ends, fails or stalls (--notify)
   n  new run (form)              c  checkpoint browser
   status, last line: CPU % of the run (100 per core)/all cores, RSS,
   threads; on CUDA also GPU memory allocated/reserved and utilisation
@@ -23,7 +26,9 @@ KEYS = """\
 [b]Checkpoints[/b]
   up/down  choose                o  cycle sort column (again: reverse)
   enter    inference screen      e  evaluate on the current data
-  c        continue training from it (asks the total epochs)
+  c        continue training from it (asks the total epochs): last.pt
+           in its folder, any other checkpoint in a new -branch folder;
+           refused while another process trains that run
   d        delete (asks first)   R  reload the list
   space    mark / unmark a row   m  compare the marked runs (2 or more)
   f        report: history.png/.csv, inference.png into the run folder
