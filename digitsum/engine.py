@@ -146,6 +146,7 @@ class Engine:
         self.data: DataBundle | None = None  # fixed validation set, and each epoch's training composites
         self.batches = 0  # training batches per epoch on this rank
         self.model: nn.Module | None = None  # the weights that train (and are saved raw beside the EMA)
+        self.model_kwargs: dict[str, Any] = {}  # its constructor arguments, saved to rebuild it
         self.net: nn.Module | None = None  # what the forward pass runs: the model, DDP-wrapped under torchrun
         self.optimizer: torch.optim.Optimizer | None = None  # fused AdamW
         self.weight_decay = 0.0  # its decay, resolved from the model's recipe
@@ -164,6 +165,8 @@ class Engine:
         self.best_path, self.last_path = Path(), Path()
         self.lock: RunLock | None = None  # one writer per run folder
         self.position = (0, 0)  # (epoch, batch) now: where a failure is reported
+        self.system: SystemSampler | None = None  # CPU/RSS/GPU readings, every SYSTEM_INTERVAL seconds
+        self._last_system = 0.0  # when the last reading was emitted
         self.epoch_losses: list[float] = []  # reported train losses of the epoch so far
         self.notes: list[str] = []  # what the start line should tell beyond the plan
         self._drawn: dict[int, tuple[Any, Any]] = {}  # an epoch's training data drawn ahead (by the probe)
