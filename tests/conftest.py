@@ -205,3 +205,10 @@ def helpers() -> SimpleNamespace:
         run_engine=run_engine,
         TINY=TINY,
     )
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """Say which random order ran (pytest-randomly), so a failure that depends on it can be replayed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None:
+        terminalreporter.write_line(f"random test order: replay it with python3 -m pytest --randomly-seed={seed}")
