@@ -26,7 +26,10 @@ class RunConfig:
     derives its options, defaults and help text from here.
     """
 
-    data: str = option("builtin", "'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files.")
+    data: str = option(
+        "builtin",
+        "'builtin', 'mnist[:ROOT]' (torchvision, downloads once), a folder of data*.npy/lab*.npy or MNIST IDX.",
+    )
     model: str = option(DEFAULT_MODEL, "Network: 'sumnet' (default) or 'seed' (the assignment's).")
     epochs: int | None = option(
         None, "Exactly this many epochs in all (with --resume: continue until this one). Default: planned by --budget."

@@ -259,14 +259,52 @@ def _file_index(path: Path) -> tuple[int, str]:
 
 
 # --- dispatch ------------------------------------------------------------------------------
+# --- the full MNIST, the PyTorch way ---------------------------------------------------------
+DOWNLOAD_TIMEOUT_S = 20  # per connection: a machine without network says so instead of hanging
+
+
+def mnist_pools(root: Path) -> DigitPools:
+    """60,000 training digits and the 10,000 test digits as the validation pool, via torchvision.datasets.MNIST.
+
+    Downloaded into `root` on first use (torchvision's layout: ROOT/MNIST/raw); only when asked for.
+    """
+    import socket
+
+    from torchvision.datasets import MNIST
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        train, test = (MNIST(str(root), train=split, download=True) for split in (True, False))
+    except (OSError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInput(
+            f"--data mnist: MNIST is not in {root} and could not be downloaded ({first}); "
+            "use --data builtin (works offline) or a folder of MNIST IDX files"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
+    return DigitPools(
+        train.data.numpy(),
+        train.targets.numpy().astype(np.int64),
+        test.data.numpy(),
+        test.targets.numpy().astype(np.int64),
+        f"MNIST via torchvision in {root} ({len(train):,} train / {len(test):,} test digits)",
+    )
+
+
 def open_source(spec: str) -> DigitPools | ImageSet:
-    """`builtin`, an IDX folder or an assignment folder; anything else is one clear line."""
+    """`builtin`, `mnist[:ROOT]`, an IDX folder or an assignment folder; anything else is one clear line."""
     if spec == "builtin":
         return builtin_pools()
+    if spec == "mnist" or spec.startswith("mnist:"):
+        root = spec.partition(":")[2]
+        return mnist_pools(Path(root) if root else cache_dir() / "torchvision")
     folder = Path(spec)
     if not folder.exists():
         raise BadInput(
-            f"{spec}: no such data folder (expected 'builtin', a folder of data*.npy/lab*.npy, or MNIST IDX files)"
+            f"{spec}: no such data folder (expected 'builtin', 'mnist[:ROOT]', a folder of data*.npy/lab*.npy, "
+            "or MNIST IDX files)"
         )
     if not folder.is_dir():
         raise BadInput(f"{spec}: expected a folder of data*.npy/lab*.npy or MNIST IDX files, found a file")

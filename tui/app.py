@@ -289,8 +289,10 @@ def app_from_namespace(args: argparse.Namespace) -> DigitsumApp:
         return DigitsumApp(browse=True, checkpoints=args.out)
     if config.resume and not Path(config.resume).is_file():
         raise BadInput(f"--resume {config.resume}: no such checkpoint file")
-    if config.data != "builtin" and not Path(config.data).is_dir():
-        raise BadInput(f"--data {config.data}: expected 'builtin' or a folder of .npy or MNIST IDX files")
+    if config.data != "builtin" and not config.data.startswith("mnist") and not Path(config.data).is_dir():
+        raise BadInput(
+            f"--data {config.data}: expected 'builtin', 'mnist[:ROOT]' or a folder of .npy or MNIST IDX files"
+        )
     _check_model(config.model)
     return DigitsumApp(config)
 
