@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
-
-
-def bucket_means(values: Sequence[float], buckets: int) -> list[float]:
-    """Downsample a long curve to at most `buckets` points (mean of each bucket)."""
-    n = len(values)
-    if n <= buckets or buckets < 1:
-        return list(values)
-    edges = [round(i * n / buckets) for i in range(buckets + 1)]
-    return [sum(values[a:b]) / (b - a) for a, b in zip(edges, edges[1:]) if b > a]
 
 
 def history_chart(history: list[dict[str, Any]], width: int = 100, height: int = 20) -> str:

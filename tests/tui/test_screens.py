@@ -22,7 +22,8 @@ def test_every_key_of_every_screen_is_listed_in_help_which_opens_with_question_m
     for screen in (TrainingScreen, BrowserScreen, InferenceScreen, CompareScreen):
         for binding in screen.BINDINGS:
             for key in binding.key.split(","):
-                shown = {"question_mark": "?", "f1": "F1", "enter": "enter", "escape": "escape"}.get(key, key)
+                names = {"question_mark": "?", "f1": "F1", "plus": "+", "equals_sign": "=", "minus": "-"}
+                shown = names.get(key, key)
                 assert re.search(rf"(^|[\s,/]){re.escape(shown)}([\s,/]|$)", KEYS, re.M), f"{key} missing in help"
 
     async def scenario() -> None:

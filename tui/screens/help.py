@@ -17,6 +17,9 @@ KEYS = """\
   p  pause      r  resume        s  save a checkpoint now (paused: at once)
   b  save a copy marked as best candidate (best.pt itself is automatic)
   a save continues exactly from its batch (c in the browser)
+  l  log / linear y (losses, MAE)
+  + or =  smoother curves    -  less smooth (0, 0.6 ... 0.99: a debiased
+     EMA over the whole series, then averaged to the chart's width)
   status: epoch/planned epochs and the budget; a bell, a toast and a
   desktop notification when the run ends, fails or stalls (--notify)
   n  new run (form)              c  checkpoint browser

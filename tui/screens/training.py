@@ -16,8 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog
 
 from digitsum.control import Control
+from digitsum.curves import step_smoothing
 from tui.runstate import RunState, describe
-from tui.widgets.charts import BatchLossChart, HistoryChart
+from tui.widgets.charts import BatchLossChart, HistoryChart, SteeredChart
 from tui.widgets.status import RunStatus
 
 REDRAW_HZ = 1.0
@@ -34,6 +35,9 @@ class TrainingScreen(Screen[None]):
         Binding("b", "save('marked')", "Mark"),
         Binding("n", "app.new_run", "New"),
         Binding("c", "app.browse", "Ckpts"),
+        Binding("l", "log_y", "Log-y", show=False),
+        Binding("plus,equals_sign", "smooth(1)", "Smoother", show=False),
+        Binding("minus", "smooth(-1)", "Less smooth", show=False),
         Binding("question_mark,f1", "app.help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -42,6 +46,8 @@ class TrainingScreen(Screen[None]):
         super().__init__(**kwargs)
         self.read_only = read_only
         self.control: Control | None = None  # the live run's control, handed down by the app that owns the engine
+        self.log_y = False  # the charts' view, steered from the keyboard (l, +, -)
+        self.smoothing = 0.0
         self.state = RunState()
         self._dirty = True
 
@@ -55,6 +61,20 @@ class TrainingScreen(Screen[None]):
             self.notify("no run is training", severity="warning")
             return None
         return self.control
+
+    # --- steering the charts -----------------------------------------------------------------
+    def action_log_y(self) -> None:
+        self.log_y = not self.log_y
+        self._steer_charts()
+
+    def action_smooth(self, direction: int) -> None:
+        self.smoothing = step_smoothing(self.smoothing, direction)
+        self._steer_charts()
+
+    def _steer_charts(self) -> None:
+        for chart in self.query(SteeredChart):
+            chart.steer(self.log_y, self.smoothing)
+        self.notify(f"charts: {'log' if self.log_y else 'linear'} y, smoothing {self.smoothing:g}", timeout=3)
 
     def action_pause(self) -> None:
         if control := self.live_control():
