@@ -28,7 +28,7 @@ from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
 from digitsum.distributed import DistContext, digest
-from digitsum.errors import BadInput, DigitsumError, TrainingFailed
+from digitsum.errors import BadInput, TrainingFailed, failure_text
 from digitsum.events import (
     BatchEnd,
     CheckpointSaved,
@@ -195,7 +195,7 @@ class Engine:
         except BaseException as exc:
             self._release()
             if isinstance(exc, Exception):  # the TUI hears it; no run log is open yet, so none is written
-                self._tell_failure(str(exc) if isinstance(exc, DigitsumError) else _what_failed(exc))
+                self._tell_failure(failure_text(exc))
             raise
         try:
             self._start()
@@ -204,9 +204,8 @@ class Engine:
             self._tell_failure("interrupted")
             raise
         except Exception as exc:
-            failure = exc if isinstance(exc, TrainingFailed) else TrainingFailed(_what_failed(exc))
-            if isinstance(exc, BadInput):  # e.g. a full disk mid-run: the input was fine, the run failed (exit 1)
-                failure = TrainingFailed(str(exc))
+            # once started, even a BadInput (a full disk mid-run) is a failed run: exit 1, not 2
+            failure = exc if isinstance(exc, TrainingFailed) else TrainingFailed(failure_text(exc))
             self._tell_failure(str(failure))
             if failure is exc:
                 raise
@@ -398,8 +397,9 @@ class Engine:
             best = load_checkpoint(str(origin)) if origin.exists() else None
         except BadInput:
             best = None
-        if best is not None and int(best.get("epoch", 0)) <= self.start_epoch and self.dist.is_main:
-            shutil.copyfile(origin, self.run_dir / "best.pt")
+        if best is not None and int(best.get("epoch", 0)) <= self.start_epoch:
+            if self.dist.is_main:
+                shutil.copyfile(origin, self.run_dir / "best.pt")
         else:
             self.best_loss = math.inf  # the branch's first epoch writes its own best.pt
 
@@ -412,9 +412,9 @@ class Engine:
             return Plan(self.machine, recipe, cfg.epochs, self.recipe.epochs, None)
         budget = cfg.budget if cfg.budget is not None else DEFAULT_BUDGET_MIN
         epoch_s, images_per_s = self._probe_epoch_seconds()
-        epochs, predicted = plan_epochs(budget, self.recipe.epochs, epoch_s, process_age_s())
-        epochs = int(self.dist.broadcast(epochs))  # every rank trains the same length
         spent = process_age_s()
+        epochs, predicted = plan_epochs(budget, self.recipe.epochs, epoch_s, spent)
+        epochs = int(self.dist.broadcast(epochs))  # every rank trains the same length
         deadline = time.time() - spent + budget * 60
         return Plan(
             self.machine, recipe, epochs, self.recipe.epochs, budget, images_per_s, epoch_s, spent, predicted, deadline
@@ -423,9 +423,8 @@ class Engine:
     def _probe_epoch_seconds(self) -> tuple[float, float]:
         """Predict one epoch's wall time: training steps of a scratch copy, drawing data, validating, saving."""
         cfg = self.config
-        first, sums = self.data.train_for_epoch(1, self.device)
-        x_all = torch.as_tensor(first, device=self.device)
-        y_all = torch.as_tensor(sums, device=self.device).float()
+        x_all, sums = self.data.train_for_epoch(1, self.device)
+        y_all = sums.float()
         draw = torch.Generator(device=self.device).manual_seed(cfg.seed)  # its own stream: the run's stays untouched
 
         def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -503,11 +502,10 @@ class Engine:
     def _run_epoch(self, epoch: int, first_batch: int = 0) -> bool:
         """Train and validate one epoch (from `first_batch` when resuming mid-epoch); False when stopped."""
         cfg = self.config
-        images, sums = self._drawn.pop(epoch, None) or self.data.train_for_epoch(epoch, self.device)
+        x_all, sums = self._drawn.pop(epoch, None) or self.data.train_for_epoch(epoch, self.device)
+        y_all = sums.float()
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)
         order = self.dist.shard(np.random.default_rng([cfg.seed, epoch, 3]).permutation(len(sums)))
-        x_all = torch.as_tensor(images, device=self.device)
-        y_all = torch.as_tensor(sums, device=self.device).float()
         self.epoch_losses: list[float] = []
         if first_batch:  # a mid-epoch checkpoint: the random stream and losses as they stood
             _set_rng(self.resumed_rng, self.device)
@@ -520,7 +518,7 @@ class Engine:
             if self._stop_agreed():
                 return False
             idx = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size]).to(self.device)
-            window.append(self._train_step(normalize(x_all[idx]), y_all[idx]))
+            window.append(self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1))
             if len(window) == self.sync_every or b + 1 == self.batches:
                 self._report_batches(epoch, b + 1 - len(window), window, started, first_batch)
                 window = []
@@ -553,17 +551,11 @@ class Engine:
     def _report_batches(self, epoch: int, first: int, window: list[torch.Tensor], started: float, skipped: int) -> None:
         """Read a window of losses back in one go; a NaN is still reported with the batch it appeared in."""
         values = torch.stack(window).tolist()
-        bad = next((k for k, v in enumerate(values) if not math.isfinite(v)), None)
-        if self.dist.any(bad is not None):
-            batch = first + (bad if bad is not None else 0) + 1
-            self.position = (epoch, batch)
-            where = (
-                f"best checkpoint kept at {self.best_path}"
-                if self.best_path.exists()
-                else f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"
-            )
-            value = values[bad] if bad is not None else math.nan
-            raise TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; {where}")
+        if self.sync_every > 1:  # a GPU window (a CPU checked each loss in _train_step already)
+            bad = next((k for k, v in enumerate(values) if not math.isfinite(v)), None)
+            if self.dist.any(bad is not None):
+                value = values[bad] if bad is not None else math.nan
+                raise self._loss_failure(epoch, first + (bad if bad is not None else 0) + 1, value)
         elapsed = max(time.perf_counter() - started - self._paused_for, 1e-9)
         for k, value in enumerate(values):
             self.epoch_losses.append(value)
@@ -579,7 +571,17 @@ class Engine:
             )
         self._sample_system(epoch, first + len(values))
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _loss_failure(self, epoch: int, batch: int, value: float) -> TrainingFailed:
+        """A non-finite train loss: where it appeared and which checkpoint is left to go back to."""
+        self.position = (epoch, batch)
+        where = (
+            f"best checkpoint kept at {self.best_path}"
+            if self.best_path.exists()
+            else f"no epoch finished, so no best checkpoint yet; {self.last_path} holds epoch {self.start_epoch}"
+        )
+        return TrainingFailed(f"loss became {value} at epoch {epoch}, batch {batch}; {where}")
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, epoch: int, batch: int) -> torch.Tensor:
         """One optimizer step; returns the batch's MSE (the reported train loss) still on the device."""
         lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)
         for group in self.optimizer.param_groups:
@@ -587,8 +589,10 @@ class Engine:
         pred = _forward(self.net, x, self.precision).float()
         loss = self.objective(pred, y)
         reported = nn.functional.mse_loss(pred.detach(), y)  # reported as MSE, like validation
-        if self.sync_every == 1 and self.dist.any(not math.isfinite(reported.item())):
-            return reported  # a NaN: report it before it reaches the weights (_report_batches raises)
+        if self.sync_every == 1:  # reading it back is free on a CPU: stop a NaN before it reaches the weights
+            value = reported.item()
+            if self.dist.any(not math.isfinite(value)):
+                raise self._loss_failure(epoch, batch, value)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -702,12 +706,6 @@ def _set_rng(state: dict[str, Any], device: torch.device) -> None:
         torch.set_rng_state(state["cpu_rng"])
     if "cuda_rng" in state and device.type == "cuda":
         torch.cuda.set_rng_state(state["cuda_rng"], device)
-
-
-def _what_failed(exc: BaseException) -> str:
-    """One line for an unexpected error mid-run: its kind and message, no traceback."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _make_ema(model: nn.Module, decay: float):

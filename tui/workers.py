@@ -6,15 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from digitsum.errors import DigitsumError
-
-
-def failure_text(exc: BaseException) -> str:
-    """A user error's own line, or a bug's kind and first line."""
-    if isinstance(exc, DigitsumError):
-        return str(exc)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+from digitsum.errors import failure_text
 
 
 def toast_failures(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -139,7 +139,7 @@ def test_second_sigint_aborts_at_once(cli, tmp_path, monkeypatch):
 
     from digitsum import engine
 
-    def train_step(self, x, y):
+    def train_step(self, x, y, epoch, batch):
         os.kill(os.getpid(), signal.SIGINT)  # delivered to the handler `run` installed: stop requested
         os.kill(os.getpid(), signal.SIGINT)  # the impatient second Ctrl+C: KeyboardInterrupt right here
         raise AssertionError("the second SIGINT did not abort")
