@@ -49,6 +49,7 @@ from digitsum.planner import DEFAULT_BUDGET_MIN, LOOP_OVERHEAD, Plan, plan_epoch
 from digitsum.recipes import MachineRecipe, machine_class, machine_recipe, objective_name, weight_decay_for
 from digitsum.runlock import RunLock
 from digitsum.runlog import make_run_dir
+from digitsum.schedule import one_cycle_lr
 from digitsum.system import SystemSampler
 
 EVAL_BATCH = 64  # as fast per image as 500 on a CPU, and its activations stay on the heap
@@ -88,16 +89,6 @@ def pick_precision(name: str, device: torch.device) -> torch.dtype | None:
     if name == "bf16" and not supported:
         raise BadInput(f"--precision bf16: not supported on this {device.type} device")
     return torch.bfloat16 if supported else None
-
-
-def one_cycle_lr(step: int, total: int, max_lr: float, warmup: float = 0.25) -> float:
-    """Linear warm-up from max_lr/25, then cosine down to max_lr/1e4 (one-cycle shape)."""
-    start, end = max_lr / 25, max_lr / 1e4
-    done = min(step / max(total, 1), 1.0)
-    if done < warmup:
-        return start + (max_lr - start) * done / warmup
-    progress = (done - warmup) / (1 - warmup)
-    return end + (max_lr - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def evaluate(

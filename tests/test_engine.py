@@ -22,6 +22,7 @@ from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, RunStarted
 from digitsum.recipes import objective_name, weight_decay_for
 from digitsum.runlog import epoch_history, read_log
+from digitsum.schedule import one_cycle_lr
 
 LOSS_KEYS = ("train_loss", "val_loss", "floor_acc", "ceil_acc", "round_acc", "mae")
 
@@ -209,7 +210,7 @@ def test_precision_fp32_means_no_autocast():
 
 
 def test_one_cycle_lr_warms_up_then_anneals():
-    lrs = [engine_module.one_cycle_lr(s, 100, 1.0) for s in range(101)]
+    lrs = [one_cycle_lr(s, 100, 1.0) for s in range(101)]
     assert lrs[0] == pytest.approx(1 / 25) and max(lrs) == pytest.approx(1.0)
     assert lrs.index(max(lrs)) == 25 and lrs[-1] == pytest.approx(1e-4)
 

@@ -36,6 +36,9 @@ class RunState:
     images_per_s: float = 0.0
     history: list[Record] = field(default_factory=list)
     batch_losses: list[float] = field(default_factory=list)
+    batch_steps: list[int] = field(default_factory=list)  # the global step of each per-batch loss
+    batch_minutes: list[float] = field(default_factory=list)  # and when it came, in minutes since the start
+    max_lr: float = 0.0  # the one-cycle schedule's peak, from the start record's settings
     started_at: float | None = None
     last_time: float | None = None
     system: Record = field(default_factory=dict)  # the latest SystemStats reading
@@ -64,6 +67,7 @@ class RunState:
         self.model, self.device, self.data = r.get("model", ""), r.get("device", ""), r.get("data", "")
         self.epochs, self.batches = int(r.get("epochs", 0)), int(r.get("batches_per_epoch", 0))
         self.batch_size = int((r.get("config") or {}).get("batch_size", 0))
+        self.max_lr = float((r.get("config") or {}).get("lr") or 0.0)
         self.epoch = int(r.get("start_epoch", 0))
         self.budget_min = (r.get("plan") or {}).get("budget_min")
         self.batch = 0
@@ -77,6 +81,9 @@ class RunState:
         self.epoch, self.batch, self.batches = int(r["epoch"]), int(r["batch"]), int(r["batches"])
         self.images_per_s = float(r.get("images_per_s") or self.images_per_s)
         self.batch_losses.append(float(r["loss"]))
+        self.batch_steps.append(self.step)
+        now = float(r.get("time", self.clock()))
+        self.batch_minutes.append(max(0.0, now - (self.started_at or now)) / 60)
         self.batches_changed = True
 
     def _on_epoch(self, r: Record) -> None:
@@ -114,6 +121,17 @@ class RunState:
     def best(self) -> Record | None:
         """The epoch with the lowest validation loss (what best.pt holds)."""
         return min(self.history, key=lambda h: h["val_loss"], default=None)
+
+    @property
+    def step(self) -> int:
+        """Optimizer steps taken so far in the whole run: where it is on its learning-rate schedule."""
+        if self.batch == 0:  # between epochs: `epoch` counts the epochs done
+            return self.epoch * self.batches
+        return (self.epoch - 1) * self.batches + self.batch
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.batches
 
     @property
     def elapsed(self) -> float:

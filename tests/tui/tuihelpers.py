@@ -38,7 +38,7 @@ def recorded_events(epochs: int = 4, batches: int = 8) -> list[dict[str, Any]]:
             "batches_per_epoch": batches,
             "train_size": 256,
             "val_size": 64,
-            "config": {"batch_size": 32},
+            "config": {"batch_size": 32, "lr": 0.003},
             "time": t,
         }
     ]

@@ -15,9 +15,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from digitsum.curves import ChartView, batches_per_epoch
+from tui.screens.charted import ChartScreen
 from tui.widgets.charts import RunsChart
 from tui.workers import toast_failures
 
@@ -62,7 +63,7 @@ def setting_cells(values: list[Any]) -> list[str]:
     return [short_value(" ".join(f"{k}={v[k]}" for k in differing if k in v) or "-", keep_end=False) for v in values]
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(ChartScreen):
     """Two or more run folders; letters (A, B, ...) tie the legends to the tables' rows."""
 
     BINDINGS = [
@@ -73,13 +74,14 @@ class CompareScreen(Screen[None]):
 
     def __init__(self, run_dirs: list[Path]) -> None:
         super().__init__()
+        self.view = ChartView(log_y=True)  # runs' losses differ by orders of magnitude
         self.run_dirs = [Path(d) for d in run_dirs]
         self.runs: list[Any] = []  # digitsum.compare.RunSummary, once loaded
 
     def compose(self) -> ComposeResult:
         yield Static(f"comparing {len(self.run_dirs)} runs (loading...)", id="compare-title")
         with Horizontal(id="compare-charts"):
-            yield RunsChart("val loss", "val_loss", log=True, id="compare-loss")
+            yield RunsChart("val loss", "val_loss", id="compare-loss")
             yield RunsChart("round acc %", "round_acc", percent=True, id="compare-acc")
             yield RunsChart("val MAE", "mae", id="compare-mae")
         yield DataTable(id="compare-best", cursor_type="none", zebra_stripes=True)
@@ -109,7 +111,7 @@ class CompareScreen(Screen[None]):
         self.runs = runs
         letters = [run_letter(k) for k in range(len(runs))]
         for chart in self.query(RunsChart):
-            chart.show([(letter, r.history) for letter, r in zip(letters, runs)])
+            chart.show_runs([(letter, r.history, batches_per_epoch(r.config)) for letter, r in zip(letters, runs)])
         summary = comparison(runs)
         self._show_best(letters, summary["runs"])
         self._show_config(letters, summary["config_differences"])
@@ -153,4 +155,8 @@ class CompareScreen(Screen[None]):
             table.add_row(Text(letter, style="bold"), *cells)
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        """Escape leaves a full-screen chart first, then the screen."""
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.app.pop_screen()

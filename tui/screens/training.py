@@ -12,20 +12,19 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.screen import Screen
 from textual.widgets import Footer, RichLog
 
 from digitsum.control import Control
-from digitsum.curves import step_smoothing
 from tui.runstate import RunState, describe
-from tui.widgets.charts import BatchLossChart, HistoryChart, SteeredChart
+from tui.screens.charted import ChartScreen
+from tui.widgets.charts import BatchLossChart, HistoryChart, LearningRateChart
 from tui.widgets.status import RunStatus
 
 REDRAW_HZ = 1.0
 TIMER_EVENTS = ("batch", "system")  # frequent records that only the redraw timer draws
 
 
-class TrainingScreen(Screen[None]):
+class TrainingScreen(ChartScreen):
     """Watches one run at a time; the app owns the engine and forwards its records here."""
 
     BINDINGS = [
@@ -35,9 +34,6 @@ class TrainingScreen(Screen[None]):
         Binding("b", "save('marked')", "Mark"),
         Binding("n", "app.new_run", "New"),
         Binding("c", "app.browse", "Ckpts"),
-        Binding("l", "log_y", "Log-y", show=False),
-        Binding("plus,equals_sign", "smooth(1)", "Smoother", show=False),
-        Binding("minus", "smooth(-1)", "Less smooth", show=False),
         Binding("question_mark,f1", "app.help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -46,8 +42,6 @@ class TrainingScreen(Screen[None]):
         super().__init__(**kwargs)
         self.read_only = read_only
         self.control: Control | None = None  # the live run's control, handed down by the app that owns the engine
-        self.log_y = False  # the charts' view, steered from the keyboard (l, +, -)
-        self.smoothing = 0.0
         self.state = RunState()
         self._dirty = True
 
@@ -61,20 +55,6 @@ class TrainingScreen(Screen[None]):
             self.notify("no run is training", severity="warning")
             return None
         return self.control
-
-    # --- steering the charts -----------------------------------------------------------------
-    def action_log_y(self) -> None:
-        self.log_y = not self.log_y
-        self._steer_charts()
-
-    def action_smooth(self, direction: int) -> None:
-        self.smoothing = step_smoothing(self.smoothing, direction)
-        self._steer_charts()
-
-    def _steer_charts(self) -> None:
-        for chart in self.query(SteeredChart):
-            chart.steer(self.log_y, self.smoothing)
-        self.notify(f"charts: {'log' if self.log_y else 'linear'} y, smoothing {self.smoothing:g}", timeout=3)
 
     def action_pause(self) -> None:
         if control := self.live_control():
@@ -95,15 +75,16 @@ class TrainingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield RunStatus(id="status")
         with Grid(id="charts"):
-            yield HistoryChart("loss (train, val)", {"train_loss": "train", "val_loss": "val"}, id="loss-chart")
+            yield HistoryChart("loss", {"train_loss": "train", "val_loss": "val"}, id="loss-chart")
             yield HistoryChart(
-                "accuracy % (floor, ceil, round)",
+                "acc%",
                 {"floor_acc": "floor", "ceil_acc": "ceil", "round_acc": "round"},
                 percent=True,
                 id="acc-chart",
             )
             yield HistoryChart("val MAE", {"mae": "mae"}, id="mae-chart")
             yield BatchLossChart(id="batch-chart")
+            yield LearningRateChart(id="lr-chart")
         yield RichLog(id="log", max_lines=500, wrap=False, markup=False)
         yield Footer()
 
@@ -145,8 +126,13 @@ class TrainingScreen(Screen[None]):
         self._dirty = False
         self.query_one(RunStatus).show(self.state, self.read_only)
         epochs_changed, batches_changed = self.state.take_changes()
+        state = self.state
         if epochs_changed:
             for chart in self.query(HistoryChart):
-                chart.show(self.state.history)
+                chart.show(state.history, state.batches)
         if batches_changed:
-            self.query_one(BatchLossChart).show(self.state.batch_losses)
+            self.query_one(BatchLossChart).show(
+                state.batch_losses, state.batch_steps, state.batch_minutes, state.batches
+            )
+        if epochs_changed or batches_changed:
+            self.query_one(LearningRateChart).show(state.max_lr, state.total_steps, state.step, state.batches)

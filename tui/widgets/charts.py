@@ -1,31 +1,80 @@
-"""Plotext charts of a run: per-epoch losses, accuracies, MAE, and the per-batch loss."""
+"""Plotext charts of runs: per-epoch metrics, the per-batch loss, the learning rate, runs overlaid.
+
+Every chart follows one `ChartView` (log-y, smoothing, x axis, outliers) that its screen hands
+down; charts draw afresh at every render, so a change of view or size never reuses a figure.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from digitsum.curves import bucket_means, debiased_ema, epoch_ticks
+from digitsum.curves import (
+    X_LABELS,
+    ChartView,
+    batch_x,
+    bucket_means,
+    debiased_ema,
+    epoch_ticks,
+    epoch_x,
+    fitted_range,
+    step_ticks,
+)
+from digitsum.schedule import one_cycle_lr, schedule_points
+
+Curve = tuple[str, list[float], list[float]]  # (legend label, xs, ys)
+# line colours (matplotlib's tab10, readable on dark and light themes); the legend in the title matches them
+LINE_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75))
+
+LABELLED_HEIGHT = 12  # charts this tall (full-screen, or a big terminal) name their x axis below it
+
+
+def legend(title: str, labels: list[str]) -> str:
+    """The chart's title and a coloured key per line, shown in the border above the plot, never over the data."""
+    keys = [f"[rgb{LINE_COLOURS[k % len(LINE_COLOURS)]}]━[/]{label}" for k, label in enumerate(labels)]
+    return " ".join([f"[b]{title}[/b]", *keys])
 
 
 class SteeredChart(PlotextPlot):
-    """A chart the screen steers with attributes (log-y, smoothing); drawn afresh at every render.
+    """A chart drawn from `curves()` the way `view` says; focusable, so `z` can show it full-screen.
 
     Drawing in render(): plotext's log scale takes the log of the stored data in place at each
     build, so a figure built twice from the same data would be wrong (or raise).
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.log_y = False  # set by the screen (key l)
-        self.smoothing = 0.0  # debiased EMA weight, set by the screen (keys + and -)
+    DEFAULT_CSS = """
+    SteeredChart {
+        border-top: solid $panel-lighten-2;
+        border-title-align: left;
+        border-title-color: $foreground;
+    }
+    SteeredChart:focus {
+        border-top: heavy $accent;
+    }
+    """
+    can_focus = True
+    loggable = True  # accuracies stay linear: log-y is for losses, errors and rates
+    per_batch = False  # outliers of a per-batch curve are its 2 % tails, not its first epoch
+    smoothed = True  # noisy measurements are; a planned schedule is not
 
-    def steer(self, log_y: bool, smoothing: float) -> None:
-        self.log_y, self.smoothing = log_y, smoothing
+    def __init__(self, title: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.title = title
+        self.view = ChartView()
+
+    def steer(self, view: ChartView) -> None:
+        self.view = view
         self.refresh()
+
+    def curves(self) -> list[Curve]:
+        raise NotImplementedError
+
+    def x_label(self) -> str:
+        return X_LABELS[self.view.x_axis]
 
     def render(self) -> RenderResult:
         plt = self.plt
@@ -35,97 +84,141 @@ class SteeredChart(PlotextPlot):
         return super().render()
 
     def draw(self, plt: Any) -> None:
-        raise NotImplementedError
+        curves = self.curves()
+        title = self.title + (f" (smoothed {self.view.smoothing:g})" if self.view.smoothing and self.smoothed else "")
+        self.border_title = legend(title, [label for label, _, _ in curves] if len(curves) > 1 else [])
+        plt.xaxes(True, False)  # axes left and below only: the rows a frame would take go to the data
+        plt.yaxes(True, False)
+        if self.size.height >= LABELLED_HEIGHT:
+            plt.xlabel(self.x_label())
+        for k, (_, xs, ys) in enumerate(curves):
+            if ys:
+                plt.plot(xs, ys, marker="braille", color=LINE_COLOURS[k % len(LINE_COLOURS)])
+        last_x = max((max(xs) for _, xs, _ in curves if xs), default=0)
+        if self.x_label() == "step":
+            plt.xticks(step_ticks(last_x))
+        elif self.x_label() == "epoch" and not self.per_batch:
+            plt.xticks(epoch_ticks(int(last_x)))
+        self.set_y_range(plt, [ys for _, _, ys in curves])
 
-    def use_log(self, plt: Any, lowest: float | None) -> None:
-        if self.log_y and lowest is not None and lowest > 0:
+    def set_y_range(self, plt: Any, curves: list[list[float]]) -> None:
+        """Log scale when asked (and possible); outliers left out of the range when asked."""
+        values = [v for ys in curves for v in ys]
+        if not values:
+            return
+        log = self.loggable and self.view.log_y and min(values) > 0
+        if log:
             plt.yscale("log")
+        fitted = fitted_range(curves, self.per_batch, log) if self.view.fit else None
+        if fitted:  # on a log scale plotext takes the limits as logarithms
+            plt.ylim(*(math.log10(v) for v in fitted)) if log else plt.ylim(*fitted)
 
 
 class HistoryChart(SteeredChart):
-    """One per-epoch chart: a line per history key, whole-number epoch ticks, legend above the data."""
+    """One per-epoch chart: a line per history key, on the x axis the view chooses."""
 
     def __init__(self, title: str, series: dict[str, str], percent: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.title, self.series, self.percent = title, series, percent
+        super().__init__(title, **kwargs)
+        self.series, self.percent = series, percent
+        self.loggable = not percent
         self.history: list[dict[str, Any]] = []
-        self.loggable = not percent  # accuracies stay linear: log-y is for losses and errors
+        self.batches_per_epoch = 0
 
-    def show(self, history: list[dict[str, Any]]) -> None:
-        self.history = list(history)
+    def show(self, history: list[dict[str, Any]], batches_per_epoch: int = 0) -> None:
+        self.history, self.batches_per_epoch = list(history), batches_per_epoch
         self.refresh()
 
-    def draw(self, plt: Any) -> None:
-        plt.title(self.title + (f"  (smoothed {self.smoothing:g})" if self.smoothing else ""))
+    def curves(self) -> list[Curve]:
         scale = 100.0 if self.percent else 1.0
-        lowest = None
-        last = 0
+        out = []
         for key, label in self.series.items():
-            points = [(h["epoch"], h[key] * scale) for h in self.history if h.get(key) is not None]
-            if points:
-                xs = [x for x, _ in points]
-                ys = debiased_ema([y for _, y in points], self.smoothing)
-                plt.plot(xs, ys, label=label, marker="braille")
-                lowest = min(ys) if lowest is None else min(lowest, *ys)
-                last = max(last, xs[-1])
-        if last:
-            plt.xticks(epoch_ticks(last))
-        if self.loggable:
-            self.use_log(plt, lowest)
+            rows = [h for h in self.history if h.get(key) is not None]
+            xs = epoch_x(rows, self.view.x_axis, self.batches_per_epoch)
+            out.append((label, xs, debiased_ema([h[key] * scale for h in rows], self.view.smoothing)))
+        return out
+
+    def x_label(self) -> str:
+        return "epoch" if self.view.x_axis == "step" and not self.batches_per_epoch else super().x_label()
 
 
 class BatchLossChart(SteeredChart):
     """The per-batch train loss: smoothed on the whole series, then bucket-averaged to the chart's width."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.losses: list[float] = []
+    per_batch = True
 
-    def show(self, losses: Sequence[float]) -> None:
-        self.losses = list(losses)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("train loss per batch", **kwargs)
+        self.losses: list[float] = []
+        self.steps: list[int] = []
+        self.minutes: list[float] = []
+        self.batches_per_epoch = 0
+
+    def show(self, losses: Sequence[float], steps: Sequence[int], minutes: Sequence[float], batches: int) -> None:
+        self.losses, self.steps, self.minutes = list(losses), list(steps), list(minutes)
+        self.batches_per_epoch = batches
         self.refresh()
 
-    def draw(self, plt: Any) -> None:
-        plt.title("train loss per batch" + (f"  (smoothed {self.smoothing:g})" if self.smoothing else ""))
-        xs, ys = bucket_means(debiased_ema(self.losses, self.smoothing), max(8, self.size.width - 8))
-        if ys:
-            plt.plot(xs, ys, marker="braille")
-            self.use_log(plt, min(ys))
+    def curves(self) -> list[Curve]:
+        xs = batch_x(self.steps, self.minutes, self.view.x_axis, self.batches_per_epoch)
+        smoothed = debiased_ema(self.losses, self.view.smoothing)
+        return [("loss", *bucket_means(smoothed, max(8, self.size.width - 8), xs))]
 
 
-class RunsChart(PlotextPlot):
-    """One per-epoch metric of several runs overlaid, a line per run labelled by its letter (compare screen).
+class LearningRateChart(SteeredChart):
+    """The whole one-cycle schedule as planned, and the part the run has already trained through."""
 
-    The figure is drawn afresh on every render: plotext's log scale takes the log of the stored
-    data in place at each build, so a log chart built a fourth time raised a math domain error.
-    """
+    smoothed = False
 
-    def __init__(self, title: str, key: str, percent: bool = False, log: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.title, self.key, self.percent, self.log_scale = title, key, percent, log
-        self.runs: list[tuple[str, list[dict[str, Any]]]] = []
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("lr", **kwargs)
+        self.total_steps = self.step = self.batches_per_epoch = 0
+        self.max_lr = 0.0
 
-    def show(self, runs: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
-        """`runs`: (label, history) pairs; epochs without the metric are left out of that line."""
+    def show(self, max_lr: float, total_steps: int, step: int, batches_per_epoch: int) -> None:
+        self.max_lr, self.total_steps, self.step = max_lr, total_steps, step
+        self.batches_per_epoch = batches_per_epoch
+        self.refresh()
+
+    def on_x(self, steps: list[int]) -> list[float]:
+        """Steps on the chosen axis; time has no future, so the schedule reads by epoch then."""
+        if self.view.x_axis == "step" or not self.batches_per_epoch:
+            return [float(s) for s in steps]
+        return [s / self.batches_per_epoch for s in steps]
+
+    def x_label(self) -> str:
+        return "step" if self.view.x_axis == "step" or not self.batches_per_epoch else "epoch"
+
+    def curves(self) -> list[Curve]:
+        """In units of a power of ten (the title says which): plotext would print 0.00300 and 0.00000."""
+        exponent = math.floor(math.log10(self.max_lr)) if self.max_lr > 0 else 0
+        self.title = f"lr ×1e{exponent}" if exponent else "lr"
+        steps, rates = schedule_points(self.total_steps, self.max_lr)
+        planned = ("planned", self.on_x(steps), [r / 10**exponent for r in rates])
+        done = [s for s in steps if s < self.step] + ([self.step] if self.step > 0 else [])
+        if not done:
+            return [planned]
+        done_rates = [one_cycle_lr(s, self.total_steps, self.max_lr) / 10**exponent for s in done]
+        return [planned, ("done", self.on_x(done), done_rates)]
+
+
+class RunsChart(HistoryChart):
+    """One per-epoch metric of several runs overlaid, a line per run labelled by its letter (compare screen)."""
+
+    def __init__(self, title: str, key: str, percent: bool = False, **kwargs: Any) -> None:
+        super().__init__(title, {key: key}, percent=percent, **kwargs)
+        self.key = key
+        self.runs: list[tuple[str, list[dict[str, Any]], int]] = []
+
+    def show_runs(self, runs: Sequence[tuple[str, list[dict[str, Any]], int]]) -> None:
+        """`runs`: (label, history, batches per epoch); epochs without the metric are left out of that line."""
         self.runs = list(runs)
         self.refresh()
 
-    def render(self) -> RenderResult:
-        self._draw()
-        return super().render()
-
-    def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(self.title)
+    def curves(self) -> list[Curve]:
         scale = 100.0 if self.percent else 1.0
-        lowest = None
-        for label, history in self.runs:
-            points = [(h["epoch"], h[self.key] * scale) for h in history if h.get(self.key) is not None]
-            if points:
-                xs, ys = zip(*points)
-                plt.plot(list(xs), list(ys), label=label, marker="braille")
-                lowest = min(ys) if lowest is None else min(lowest, *ys)
-        if self.log_scale and lowest is not None and lowest > 0:  # losses of runs differ by orders of magnitude
-            plt.yscale("log")
+        out = []
+        for label, history, batches in self.runs:
+            rows = [h for h in history if h.get(self.key) is not None]
+            xs = epoch_x(rows, self.view.x_axis, batches)
+            out.append((label, xs, debiased_ema([h[self.key] * scale for h in rows], self.view.smoothing)))
+        return out
