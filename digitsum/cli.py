@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from digitsum.config import RunConfig
+from digitsum.curves import X_AXES
 from digitsum.errors import DigitsumError
 from digitsum.formatting import checkpoint_metrics, metrics_line, number, verdict
 from digitsum.options import run_options
+
+XAxis = Enum("XAxis", {axis: axis for axis in X_AXES}, type=str)  # typer lists the choices in --help
 
 app = typer.Typer(
     help="Train and inspect a CNN that reads four handwritten digits and predicts their sum.",
@@ -252,11 +256,23 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (OUT/<run-id>).")],
     out: Annotated[Optional[Path], typer.Option(help="Where to write the files (default: the run folder).")] = None,
     count: Annotated[int, typer.Option(min=1, help="Images in inference.png.")] = 24,
+    log_y: Annotated[bool, typer.Option("--log-y", help="Log-scale y for losses and MAE.")] = False,
+    smooth: Annotated[
+        float, typer.Option(min=0.0, max=0.999, help="Debiased EMA weight of the curves (0: as measured).")
+    ] = 0.0,
+    x: Annotated[XAxis, typer.Option("--x", help="The x axis: epoch, optimizer step, or minutes of training.")] = (
+        XAxis.epoch
+    ),
+    ignore_outliers: Annotated[
+        bool, typer.Option("--ignore-outliers", help="Fit the y range to the epochs after the first.")
+    ] = False,
 ) -> None:
     """The report's figures as files: history.png, inference.png (best.pt on validation), history.csv."""
+    from digitsum.curves import ChartView
     from digitsum.figures import write_report
 
-    for path in write_report(run_dir, out, count):
+    view = ChartView(log_y=log_y, smoothing=smooth, x_axis=x.value, fit=ignore_outliers)
+    for path in write_report(run_dir, out, count, view):
         print(path)
 
 

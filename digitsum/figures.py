@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from digitsum.curves import X_LABELS, ChartView, debiased_ema, epoch_x, fitted_range
 from digitsum.errors import BadInput
 from digitsum.runlog import LOG_NAME, epoch_history, read_log
 
@@ -61,29 +62,52 @@ def _pyplot():
     return plt
 
 
-def plot_history(history: list[dict[str, Any]], path: Path, title: str = "") -> Path:
-    """Figure 1: train/val loss, floor/ceil/round accuracy and MAE per epoch."""
+def plot_history(
+    history: list[dict[str, Any]],
+    path: Path,
+    title: str = "",
+    view: ChartView | None = None,
+    batches_per_epoch: int = 0,
+) -> Path:
+    """Figure 1 as a PNG file."""
     plt = _pyplot()
-    epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc, ax_mae) = plt.subplots(1, 3, figsize=(15, 4.2))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
-    ax_loss.plot(epochs, [h["val_loss"] for h in history], label="validation")
-    ax_loss.set(title="MSE loss", xlabel="epoch", yscale="log")
-    for key in ("floor_acc", "ceil_acc", "round_acc"):
-        ax_acc.plot(epochs, [h[key] for h in history], label=key.replace("_acc", ""))
-    ax_acc.set(title="validation accuracy", xlabel="epoch", ylim=(0, 1))
-    ax_mae.plot(epochs, [h["mae"] for h in history], color="tab:red")
-    ax_mae.set(title="validation MAE", xlabel="epoch")
-    for ax in (ax_loss, ax_acc, ax_mae):
-        ax.grid(alpha=0.3)
-    ax_loss.legend()
-    ax_acc.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    fig = history_figure(history, title, view or ChartView(), batches_per_epoch)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def history_figure(history: list[dict[str, Any]], title: str, view: ChartView, batches_per_epoch: int) -> Any:
+    """Figure 1: train/val loss, floor/ceil/round accuracy and MAE, drawn the way `view` says (as the TUI's charts)."""
+    plt = _pyplot()
+    xs = epoch_x(history, view.x_axis, batches_per_epoch)
+    x_label = X_LABELS[view.x_axis] if view.x_axis != "step" or batches_per_epoch else "epoch"
+    fig, (ax_loss, ax_acc, ax_mae) = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = (
+        (ax_loss, "MSE loss", {"train_loss": "train", "val_loss": "validation"}, True),
+        (ax_acc, "validation accuracy", {"floor_acc": "floor", "ceil_acc": "ceil", "round_acc": "round"}, False),
+        (ax_mae, "validation MAE", {"mae": "MAE"}, True),
+    )
+    for ax, name, series, loggable in panels:
+        curves = [debiased_ema([h[key] for h in history], view.smoothing) for key in series]
+        for label, ys in zip(series.values(), curves):
+            ax.plot(xs, ys, label=label)
+        log = loggable and view.log_y and min(min(c) for c in curves) > 0
+        ax.set(title=name + (f" (smoothed {view.smoothing:g})" if view.smoothing else ""), xlabel=x_label)
+        if log:
+            ax.set_yscale("log")
+        fitted = fitted_range(curves, per_batch=False, log=log) if view.fit else None
+        if fitted:
+            ax.set_ylim(*fitted)
+        elif not loggable:
+            ax.set_ylim(0, 1)
+        if len(series) > 1:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def plot_inference(
@@ -117,11 +141,16 @@ def plot_inference(
     return path
 
 
-def write_report(run_dir: Path, out_dir: Path | None = None, count: int = 24) -> list[Path]:
+def write_report(
+    run_dir: Path, out_dir: Path | None = None, count: int = 24, view: ChartView | None = None
+) -> list[Path]:
     """history.png, history.csv and (when best.pt exists) inference.png for one run folder."""
+    from digitsum.compare import load_run
+    from digitsum.curves import batches_per_epoch
     from digitsum.inference import evaluate_checkpoint
 
-    history = run_history(run_dir)
+    run = load_run(run_dir)
+    history = run.history
     out_dir = out_dir or run_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +158,7 @@ def write_report(run_dir: Path, out_dir: Path | None = None, count: int = 24) ->
         raise BadInput(f"{out_dir}: cannot create ({exc.strerror or exc})") from None
     written = [
         write_history_csv(history, out_dir / "history.csv"),
-        plot_history(history, out_dir / "history.png", title=run_dir.name),
+        plot_history(history, out_dir / "history.png", run_dir.name, view, batches_per_epoch(run.config)),
     ]
     best = run_dir / "best.pt"
     if best.is_file():

@@ -12,7 +12,9 @@ import pytest
 from runkit import run_engine, tiny_config
 
 from digitsum.cli import main
+from digitsum.curves import ChartView, debiased_ema
 from digitsum.events import SystemStats
+from digitsum.figures import history_figure
 from digitsum.system import SystemSampler
 
 
@@ -82,3 +84,33 @@ def test_a_run_emits_system_events_every_interval(tmp_path, monkeypatch):
     assert len(readings) == 8  # one per batch of the one epoch
     assert [(r.epoch, r.batch) for r in readings] == [(1, b) for b in range(1, 9)]
     assert all(r.stats["rss_mb"] > 20 for r in readings)
+
+
+def test_report_draws_its_figure_the_way_the_tui_charts_are_steered():
+    """--log-y, --smooth, --x and --ignore-outliers mean for the PNG what l, +, x and o mean in the TUI."""
+    history = [
+        {"epoch": e, "train_loss": 175.0 / e**2, "val_loss": 150.0 / e**2, "mae": 9.0 / e, "seconds": 30.0}
+        | {"floor_acc": 0.1 * e, "ceil_acc": 0.1 * e, "round_acc": 0.1 * e}
+        for e in range(1, 6)
+    ]
+    plain = history_figure(history, "", ChartView(), batches_per_epoch=375)
+    assert list(plain.axes[0].lines[0].get_xdata()) == [1, 2, 3, 4, 5] and plain.axes[0].get_yscale() == "linear"
+    view = ChartView(log_y=True, smoothing=0.6, x_axis="step", fit=True)
+    steered = history_figure(history, "", view, batches_per_epoch=375)
+    loss, acc, mae = steered.axes
+    assert list(loss.lines[0].get_xdata()) == [375, 750, 1125, 1500, 1875]
+    assert loss.get_yscale() == "log" and mae.get_yscale() == "log" and acc.get_yscale() == "linear"
+    assert loss.get_ylim()[1] < 150.0  # the first epoch's loss is out of the fitted range
+    assert list(loss.lines[0].get_ydata()) == debiased_ema([h["train_loss"] for h in history], 0.6)
+    assert "smoothed 0.6" in loss.get_title() and loss.get_xlabel() == "step"
+    timed = history_figure(history, "", ChartView(x_axis="time"), batches_per_epoch=375)
+    assert list(timed.axes[0].lines[0].get_xdata()) == [0.5, 1.0, 1.5, 2.0, 2.5]
+
+
+def test_report_options_reach_the_figure_and_a_wrong_axis_is_one_line(tiny_run, tmp_path, capsys):
+    out = tmp_path / "report"
+    args = ["report", str(tiny_run.run_dir), "--out", str(out), "--log-y", "--smooth", "0.6", "--x", "time"]
+    assert main([*args, "--ignore-outliers"]) == 0
+    assert (out / "history.png").stat().st_size > 5_000
+    assert main(["report", str(tiny_run.run_dir), "--x", "hours"]) == 2
+    assert "'hours' is not one of 'epoch', 'step', 'time'" in capsys.readouterr().err
