@@ -180,38 +180,97 @@ def predict(
         Optional[str], typer.Option("--data", help="Data to predict on (default: the checkpoint's own).")
     ] = None,
     count: Annotated[int, typer.Option(min=1, help="How many images.")] = 8,
+    image: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--image",
+            metavar="FILE",
+            help="Your own image file (PNG, JPEG, ...) instead of --data; repeat for several.",
+        ),
+    ] = None,
     device: DeviceOpt = "auto",
     unicode: Annotated[bool, typer.Option(help="Draw images with Unicode half-blocks instead of ASCII.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predicted sums for the first images, each drawn as text beside its prediction and target."""
-    from digitsum.inference import evaluate_checkpoint
-
-    ev = evaluate_checkpoint(checkpoint, data, device, limit=count)
-    rows = [
-        {"index": i, "prediction": float(p), "target": int(t)}
-        for i, (p, t) in enumerate(zip(ev.predictions, ev.targets))
-    ]
+    """Predicted sums, each image drawn as text with its prediction, target and the model's reading of each digit."""
+    rows, images = (
+        _predict_files(checkpoint, image, device) if image else _predict_data(checkpoint, data, count, device)
+    )
     if as_json:
-        print(json.dumps(rows))
+        print(json.dumps([{k: v for k, v in row.items() if k != "reading_text"} for row in rows]))
         return
     from rich.console import Console
+    from rich.markup import escape
 
     from digitsum.textimage import ascii_lines, halfblock_text
 
     console = Console(highlight=False)
     width = max(20, min(84, console.width))
-    for row, image in zip(rows, ev.images):
-        rounded, ok = verdict(row["prediction"], row["target"])
-        colour = "green" if ok else "red"
-        console.print(
-            f"[bold]#{row['index']}[/]  predicted {row['prediction']:.2f} -> [{colour}]{rounded}[/]  "
-            f"true {row['target']}  error {row['prediction'] - row['target']:+.2f}"
-        )
+    for row, picture in zip(rows, images):
+        console.print(_prediction_header(row), soft_wrap=True)
         if unicode:
-            console.print(halfblock_text(image, width))
+            console.print(halfblock_text(picture, width))
         else:
-            console.print("\n".join(ascii_lines(image, width)), markup=False)
+            console.print("\n".join(ascii_lines(picture, width)), markup=False)
+        if "reading_text" in row:
+            console.print(f"reading: {escape(row['reading_text'])}", soft_wrap=True)
+
+
+def _predict_data(checkpoint: Path, data: Optional[str], count: int, device: str):
+    """Rows for the first `count` images of a data set, with their targets (and true digits where known)."""
+    from digitsum.formatting import reading_text
+    from digitsum.inference import evaluate_checkpoint
+
+    ev = evaluate_checkpoint(checkpoint, data, device, limit=count)
+    readings = ev.readings(range(len(ev.targets))) or [None] * len(ev.targets)
+    rows = []
+    for i, (p, t, reading) in enumerate(zip(ev.predictions, ev.targets, readings)):
+        row = {"index": i, "prediction": float(p), "target": int(t)}
+        truth = ev.true_digits(i)
+        if reading is not None:
+            row["digits"] = list(reading.parts)
+            row["reading_text"] = reading_text(reading, verdict(p, t)[0], truth)
+        if truth is not None:
+            row["true_digits"] = truth
+        rows.append(row)
+    return rows, ev.images
+
+
+def _predict_files(checkpoint: Path, files: list[Path], device: str):
+    """Rows for the user's own images, each made into a composite first (see digitsum.images)."""
+    import numpy as np
+
+    from digitsum.formatting import reading_text
+    from digitsum.images import load_image_as_composite
+    from digitsum.inference import Predictor
+
+    images = np.stack([load_image_as_composite(path) for path in files])
+    predictor = Predictor.load(checkpoint, device)
+    readings = predictor.read(images) or [None] * len(images)
+    rows = []
+    for path, p, reading in zip(files, predictor.predict(images), readings):
+        row = {"file": str(path), "prediction": float(p)}
+        if reading is not None:
+            row["digits"] = list(reading.parts)
+            row["reading_text"] = reading_text(reading, round(float(p)))
+        rows.append(row)
+    return rows, images
+
+
+def _prediction_header(row: dict) -> str:
+    """`#3  predicted 15.00 -> 15  true 17  error -2.00` (red when wrong); a file's row names the file."""
+    from rich.markup import escape
+
+    if "file" in row:
+        return (
+            f"[bold]{escape(row['file'])}[/]  predicted {row['prediction']:.2f} -> [bold]{round(row['prediction'])}[/]"
+        )
+    rounded, ok = verdict(row["prediction"], row["target"])
+    colour = "green" if ok else "red"
+    return (
+        f"[bold]#{row['index']}[/]  predicted {row['prediction']:.2f} -> [{colour}]{rounded}[/]  "
+        f"true {row['target']}  error {row['prediction'] - row['target']:+.2f}"
+    )
 
 
 @app.command()

@@ -133,11 +133,32 @@ def _split_images(source: ImageSet, seed: int) -> DataBundle:
     )
 
 
-def load_eval_set(spec: str, *, seed: int = 0, val_size: int = 6_000) -> tuple[np.ndarray, np.ndarray, str]:
-    """Images to judge a checkpoint on: all of an assignment folder, else the validation composites."""
+@dataclass(frozen=True)
+class EvalSet:
+    """Images to judge a checkpoint on; `digits` (N,4), left to right, where the composer knows what it drew.
+
+    The digits are for display only (which digit a wrong answer misread); training never sees them.
+    """
+
+    images: np.ndarray
+    sums: np.ndarray
+    description: str
+    digits: np.ndarray | None = None
+
+
+def eval_set(spec: str, *, seed: int = 0, val_size: int = 6_000) -> EvalSet:
+    """All of an assignment folder (digits unknown), else the validation composites with their digits."""
     source = open_source(spec)
     if isinstance(source, ImageSet):
-        return source.images, source.sums, source.description + ", all images"
+        return EvalSet(source.images, source.sums, source.description + ", all images")
     pools = TensorPools.of(source)
-    images, sums = compose_on_cpu(pools.val_digits, pools.val_labels, val_size, (seed, *VAL_STREAM))
-    return images, sums, source.description + f", {val_size:,} validation composites"
+    generator = generator_for((seed, *VAL_STREAM), "cpu")
+    images, sums, layout = compose(pools.val_digits, pools.val_labels, val_size, generator, return_layout=True)
+    digits = pools.val_labels[layout.picks].numpy()  # the composer places digit k left of digit k+1
+    return EvalSet(images.numpy(), sums.numpy(), source.description + f", {val_size:,} validation composites", digits)
+
+
+def load_eval_set(spec: str, *, seed: int = 0, val_size: int = 6_000) -> tuple[np.ndarray, np.ndarray, str]:
+    """Images, sums and description of `eval_set` (what most callers need)."""
+    found = eval_set(spec, seed=seed, val_size=val_size)
+    return found.images, found.sums, found.description

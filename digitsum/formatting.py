@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -80,3 +80,48 @@ def verdict(prediction: float, target: int) -> tuple[int, bool]:
     """The rounded sum (half to even, as torch.round and numpy round) and whether it is right."""
     rounded = round(float(prediction))
     return rounded, rounded == int(target)
+
+
+SPLIT_NOTES = {
+    "touch": "(digits touch: split at the ink minimum)",
+    "close": "(digits close: split at the ink minimum)",
+}
+
+
+def reading_line(parts: Sequence[float], total: float, rounded: int, wrong_index: int | None = None) -> str:
+    """`7.0 + 3.1 + 0.2 + 4.9 = 15.2 → 15`, the misread part in brackets: each digit's share of the answer."""
+    cells = [f"[{abs(p):.1f}]" if k == wrong_index else f"{abs(p):.1f}" for k, p in enumerate(parts)]
+    signs = ["-" if p < 0 else "+" for p in parts]
+    line = ("-" if signs[0] == "-" else "") + cells[0]
+    line += "".join(f" {sign} {cell}" for sign, cell in zip(signs[1:], cells[1:]))
+    return f"{line} = {total:.1f} → {rounded}"
+
+
+def misread_index(parts: Sequence[float], true_digits: Sequence[int]) -> int:
+    """The position whose contribution is farthest from its true digit: the likely misread one."""
+    return max(range(len(parts)), key=lambda k: abs(parts[k] - int(true_digits[k])))
+
+
+def misread_text(true_digit: int, part: float) -> str:
+    """`read the 4 as a 9`; where the part still rounds to the true digit, its value (`read the 4 as 4.4`)."""
+    seen = min(9, max(0, round(part)))
+    if seen == true_digit:
+        return f"read the {true_digit} as {part:.1f}"
+    return f"read the {true_digit} as {'an' if seen == 8 else 'a'} {seen}"
+
+
+def split_note(reading: Any) -> str:
+    """Why a boundary between digits is a guess, or `` where the ink separated all four."""
+    if not reading.split_at_ink_minimum:
+        return ""
+    return SPLIT_NOTES["touch" if reading.touching else "close"]
+
+
+def reading_text(reading: Any, rounded: int, true_digits: Sequence[int] | None = None) -> str:
+    """A `Reading` as the CLI and the inference screen show it; with the true digits, a wrong answer names its misread digit."""
+    wrong = true_digits is not None and rounded != sum(int(d) for d in true_digits)
+    index = misread_index(reading.parts, true_digits) if wrong else None
+    pieces = [reading_line(reading.parts, reading.total, rounded, index)]
+    if index is not None:
+        pieces.append(misread_text(int(true_digits[index]), reading.parts[index]))
+    return "  ".join(pieces + [note for note in [split_note(reading)] if note])

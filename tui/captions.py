@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from rich.text import Text
 
-from digitsum.formatting import verdict
+from digitsum.formatting import reading_text, split_note, verdict
 from digitsum.textimage import ascii_lines, halfblock_text
 
 
@@ -22,6 +23,18 @@ def caption(index: int, prediction: float, target: int, short: bool = False) -> 
     return Text(
         f"#{index}  predicted {prediction:.2f}  rounded {rounded}  true {target}  error {err:+.2f}  {mark}", style=style
     )
+
+
+def reading_caption(reading: Any, rounded: int, true_digits: list[int] | None = None) -> Text:
+    """`reading 7.0 + [3.1] + 0.2 + 4.9 = 15.2 → 15  read the 5 as a 3`: the misread part and its story in red."""
+    line = reading_text(reading, rounded, true_digits)
+    text = Text("reading ", style="dim")
+    text.append(line)
+    text.highlight_regex(r"\[[^\]]*\]|read the \d as (?:an? \d|-?\d+\.\d)", "bold red")
+    note = split_note(reading)
+    if note:
+        text.stylize("dim", len(text) - len(note))
+    return text
 
 
 def render_image(image: np.ndarray, width: int, halfblocks: bool) -> Text:

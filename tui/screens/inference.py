@@ -1,12 +1,14 @@
 """Inference: a checkpoint's predictions on validation images, one at a time or as a grid.
 
 Evaluation runs in a thread worker; the screen shows "evaluating..." until it is done.
+Under a single image, the model's reading of each digit (sumnet); `o` opens the user's own image.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Group
@@ -19,10 +21,24 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from digitsum.formatting import metrics_line, verdict
-from tui.captions import caption, render_image, worst_first
+from tui.captions import caption, reading_caption, render_image, worst_first
+from tui.screens.modals import OpenImageModal
 from tui.workers import toast_failures
 
+if TYPE_CHECKING:
+    from digitsum.reading import Reading
+
 VIEWS = ("all", "wrong", "worst")
+
+
+@dataclass(frozen=True)
+class OwnImage:
+    """An image file the user opened, made into a composite, with the model's answer and reading."""
+
+    path: str
+    image: np.ndarray
+    prediction: float
+    reading: Reading | None  # None for a model without per-digit structure (seed)
 
 
 class InferenceScreen(Screen[None]):
@@ -34,6 +50,7 @@ class InferenceScreen(Screen[None]):
         Binding("g", "toggle_grid", "Grid"),
         Binding("v", "cycle_view", "View"),
         Binding("h", "toggle_halfblocks", "Blocks"),
+        Binding("o", "open_image", "Open"),
         Binding("escape", "back", "Back"),
         Binding("question_mark,f1", "app.help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
@@ -49,6 +66,8 @@ class InferenceScreen(Screen[None]):
         self.checkpoint, self.data, self.limit = checkpoint, data, limit
         self.evaluation: Any = None
         self.order: list[int] = []
+        self.opened: OwnImage | None = None  # shown instead of the set until a key moves on
+        self.predictor: Any = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"evaluating {self.checkpoint} ...", id="inference-metrics")
@@ -128,9 +147,14 @@ class InferenceScreen(Screen[None]):
         return max(1, width // 40), max(1, (height - 4) // 6)
 
     def redraw(self) -> None:
-        if not self.is_mounted or self.evaluation is None:
+        if not self.is_mounted:
             return
         body = self.query_one("#inference-body", Static)
+        if self.opened is not None:
+            body.update(self.opened_view(self.opened))
+            return
+        if self.evaluation is None:
+            return
         if not self.order:
             body.update(Text(f"view '{self.view}': no images (press v for another view)", style="bold"))
             return
@@ -142,7 +166,20 @@ class InferenceScreen(Screen[None]):
             ev = self.evaluation
             header.append(f"{self.position + 1}/{len(self.order)}")
             image = render_image(ev.images[i], min(84, self.size.width - 2), self.halfblocks)
-            body.update(Group(header, image, caption(i, float(ev.predictions[i]), int(ev.targets[i]))))
+            lines = [header, image, caption(i, float(ev.predictions[i]), int(ev.targets[i]))]
+            reading = ev.reading(i)
+            if reading is not None:
+                lines.append(reading_caption(reading, verdict(ev.predictions[i], ev.targets[i])[0], ev.true_digits(i)))
+            body.update(Group(*lines))
+
+    def opened_view(self, own: OwnImage) -> Group:
+        """The opened file: its composite, the answer and the reading (no truth to judge it by)."""
+        header = Text(f"your image: {own.path}  (escape or arrows: back to the set)", style="dim", no_wrap=True)
+        lines = [header, render_image(own.image, min(84, self.size.width - 2), self.halfblocks)]
+        lines.append(Text(f"predicted {own.prediction:.2f}  rounded {round(own.prediction)}", style="bold"))
+        if own.reading is not None:
+            lines.append(reading_caption(own.reading, round(own.prediction)))
+        return Group(*lines)
 
     def grid_text(self) -> Any:
         from rich.table import Table
@@ -164,16 +201,55 @@ class InferenceScreen(Screen[None]):
             table.add_row(*cells[r : r + cols])
         return table
 
+    # --- the user's own image ----------------------------------------------------------------
+    def action_open_image(self) -> None:
+        self.app.push_screen(OpenImageModal(), self.open_path)
+
+    def open_path(self, path: str | None) -> None:
+        if path:
+            self.predict_image(path)
+
+    @work(thread=True, exclusive=True, group="open-image")
+    @toast_failures("open image")
+    def predict_image(self, path: str) -> None:
+        from digitsum.images import load_image_as_composite
+        from digitsum.inference import Predictor
+
+        image = load_image_as_composite(path)
+        if self.predictor is None:
+            has = self.evaluation is not None and self.evaluation.predictor is not None
+            self.predictor = self.evaluation.predictor if has else Predictor.load(self.checkpoint)
+        prediction = float(self.predictor.predict(image[None])[0])
+        reading = (self.predictor.read(image[None]) or [None])[0]
+        self.app.call_from_thread(self.show_opened, OwnImage(path, image, prediction, reading))
+
+    def show_opened(self, own: OwnImage) -> None:
+        self.opened = own
+        self.redraw()
+
+    def leave_opened(self) -> bool:
+        """Back from an opened image to the set; False when none was open."""
+        if self.opened is None:
+            return False
+        self.opened = None
+        self.redraw()
+        return True
+
     # --- keys --------------------------------------------------------------------------------
     def action_step(self, delta: int) -> None:
+        if self.leave_opened():
+            return
         if self.order:
             step = self.page if self.grid else 1
             self.position = min(max(0, self.position + delta * step), len(self.order) - 1)
 
     def action_toggle_grid(self) -> None:
-        self.grid = not self.grid
+        if not self.leave_opened():
+            self.grid = not self.grid
 
     def action_cycle_view(self) -> None:
+        if self.leave_opened():
+            return
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
 
     def action_toggle_halfblocks(self) -> None:
@@ -183,5 +259,7 @@ class InferenceScreen(Screen[None]):
         self.halfblocks = not self.halfblocks
 
     def action_back(self) -> None:
+        if self.leave_opened():
+            return
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()

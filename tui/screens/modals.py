@@ -1,7 +1,8 @@
-"""Small dialogs: yes/no confirmation and the new-run form. They return results by `dismiss`."""
+"""Small dialogs: yes/no confirmation, the new-run form and an image path. They return results by `dismiss`."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from textual.app import ComposeResult
@@ -107,3 +108,42 @@ def _or_auto(kind: type) -> Any:
 
 
 PARSE = {"model": str, "data": lambda text: text or "builtin", "epochs": _or_auto(int), "lr": _or_auto(float)}
+
+
+class OpenImageModal(ModalScreen[str | None]):
+    """Ask for the path of an image of four digits (a photo, a scan, a saved composite)."""
+
+    DEFAULT_CSS = "OpenImageModal { align: center middle; }"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="open-image"):
+            yield Static("Open an image", classes="dialog-title")
+            yield Input(placeholder="path to a PNG, JPEG, ... of four digits", id="image-path")
+            yield Static("", id="open-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Open (enter)", variant="success", id="open")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#image-path", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "open":
+            self.submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def submit(self) -> None:
+        """An empty path is a red line in the dialog; whether the file is an image is the loader's to say."""
+        path = os.path.expanduser(self.query_one("#image-path", Input).value.strip())
+        if not path:
+            self.query_one("#open-error", Static).update("type the path of an image file")
+            return
+        self.dismiss(path)
