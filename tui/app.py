@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker
@@ -45,7 +46,6 @@ class DigitsumApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "digitsum"
-    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "Help", show=False),
@@ -75,6 +75,22 @@ class DigitsumApp(App[int]):
         settings = config or RunConfig()
         self.alerts = Alerts(self.show_alert, settings.patience) if settings.notify == "on" else None
         self.started_at = time.time()
+
+    def get_system_commands(self, screen: Any) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p) offers every action the screen's keys offer, found by its footer name."""
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or not active.enabled or (active.node, binding.action) in seen:
+                continue
+            seen.add((active.node, binding.action))
+            shown_key = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(
+                f"{binding.description} ({shown_key})",
+                binding.tooltip or f"key {shown_key}",
+                partial(self.run_action, binding.action, active.node),
+            )
 
     # --- start-up -----------------------------------------------------------------------
     async def on_mount(self) -> None:

@@ -95,3 +95,22 @@ def test_z_shows_the_chosen_chart_full_screen_brackets_move_on_and_escape_comes_
             assert screen.maximized is None
 
     asyncio.run(scenario())
+
+
+def test_the_command_palette_offers_every_action_of_the_screen_by_name(tmp_path):
+    app = attached_app(tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.training.state.history) == 4)
+            names = {command.title for command in app.get_system_commands(app.training)}
+            for name in ("Pause (p)", "Save (s)", "Log-y (l)", "X axis (x)", "Outliers (o)", "Zoom (z)", "Help (?)"):
+                assert name in names
+            await pilot.press("ctrl+p")
+            await pilot.press(*"x axis", "enter")
+            await pilot.pause(0.3)
+            assert app.training.view.x_axis == "step"  # chosen by name, done as the key would
+            await pilot.press("ctrl+p", *"zoom", "enter")
+            await until(pilot, lambda: app.training.maximized is not None)
+
+    asyncio.run(scenario())

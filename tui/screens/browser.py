@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from digitsum.formatting import checkpoint_metrics, metrics_line
 from digitsum.runlock import holder
 from tui.messages import RunRequested
 from tui.screens.modals import ConfirmModal, NewRunModal
 from tui.widgets.charts import HistoryChart
+from tui.widgets.footer import KeyFooter
 from tui.workers import toast_failures
 
 # (column title, CheckpointInfo field, sort descending?)
@@ -76,9 +77,11 @@ class BrowserScreen(Screen[None]):
         yield Static(f"checkpoints in {self.root}  (loading...)", id="browser-title")
         yield DataTable(id="checkpoints", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="detail"):
-            yield HistoryChart("loss (train, val)", {"train_loss": "train", "val_loss": "val"}, id="detail-chart")
+            chart = HistoryChart("loss", {"train_loss": "train", "val_loss": "val"}, id="detail-chart")
+            chart.can_focus = False  # arrows and enter belong to the table here; no chart keys on this screen
+            yield chart
             yield Static("", id="detail-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -15,11 +15,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from digitsum.curves import ChartView, batches_per_epoch
 from tui.screens.charted import ChartScreen
 from tui.widgets.charts import RunsChart
+from tui.widgets.footer import KeyFooter
 from tui.workers import toast_failures
 
 # (column title, key in the best epoch's record, format, is lower better?)
@@ -86,7 +87,7 @@ class CompareScreen(ChartScreen):
             yield RunsChart("val MAE", "mae", id="compare-mae")
         yield DataTable(id="compare-best", cursor_type="none", zebra_stripes=True)
         yield DataTable(id="compare-config", cursor_type="none")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load_runs()

@@ -12,6 +12,7 @@ KEYS = """\
 [b]Everywhere[/b]
   ?, F1      this help            q, ctrl+q  quit (asks while a run trains)
   escape     back to the previous screen
+  ctrl+p     command palette: every action of the screen, by name
 
 [b]Training[/b]
   p  pause      r  resume        s  save a checkpoint now (paused: at once)

@@ -12,12 +12,13 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Footer, RichLog
+from textual.widgets import RichLog
 
 from digitsum.control import Control
 from tui.runstate import RunState, describe
 from tui.screens.charted import ChartScreen
 from tui.widgets.charts import BatchLossChart, HistoryChart, LearningRateChart
+from tui.widgets.footer import KeyFooter
 from tui.widgets.status import RunStatus
 
 REDRAW_HZ = 1.0
@@ -86,7 +87,7 @@ class TrainingScreen(ChartScreen):
             yield BatchLossChart(id="batch-chart")
             yield LearningRateChart(id="lr-chart")
         yield RichLog(id="log", max_lines=500, wrap=False, markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(1 / REDRAW_HZ, self.redraw)
