@@ -1,34 +1,82 @@
-"""The three main screens at 80x24, pixel-for-pixel (SVG snapshots; update with --snapshot-update).
+"""Every screen, pixel-for-pixel (SVG snapshots; update with --snapshot-update).
 
-Inputs are fixed: a recorded event log (times included, so elapsed/ETA are stable) and
-checkpoints with seeded weights and fixed metadata; paths are relative to a chdir'd tmp dir.
+The training screen at 80x24 and 120x40, dark, light and without colour (NO_COLOR); the other
+screens at 80x24 (and the browser at 120x40). Inputs are fixed: a recorded event log (times
+included, so elapsed/ETA are stable) and checkpoints with seeded weights and fixed metadata;
+paths are relative to a chdir'd tmp dir.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from tuihelpers import RUN_ID, recorded_events, until, write_log
 
 from tui.app import DigitsumApp
 from tui.screens.browser import BrowserScreen
+from tui.screens.compare import CompareScreen
 from tui.screens.inference import InferenceScreen
 
 SIZE = (80, 24)
+BIG = (120, 40)
 
 
-def test_training_screen(snap_compare, tmp_path, monkeypatch):
+def attached(tmp_path, monkeypatch, look: str = "dark") -> DigitsumApp:
+    """The app attached to the recorded run; NO_COLOR is read when the app is made, as in a terminal."""
     monkeypatch.chdir(tmp_path)
+    if look == "no-color":
+        monkeypatch.setenv("NO_COLOR", "1")
     write_log(tmp_path / "checkpoints" / RUN_ID, recorded_events())
-    app = DigitsumApp(attach=f"checkpoints/{RUN_ID}")
+    return DigitsumApp(attach=f"checkpoints/{RUN_ID}")
+
+
+async def settled_training(app: DigitsumApp, pilot, look: str = "dark") -> None:
+    if look == "light":
+        app.theme = "textual-light"
+    await until(pilot, lambda: len(app.training.state.history) == 4)
+    app.training.redraw()  # don't race the 1 Hz redraw timer: draw the settled state now
+    await pilot.pause(0.5)
+
+
+@pytest.mark.parametrize("size", [SIZE, BIG], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("look", ["dark", "light", "no-color"])
+def test_training_screen(snap_compare, tmp_path, monkeypatch, look, size):
+    app = attached(tmp_path, monkeypatch, look)
 
     async def settle(pilot) -> None:
-        await until(pilot, lambda: len(app.training.state.history) == 4)
-        app.training.redraw()  # don't race the 1 Hz redraw timer: draw the settled state now
-        await pilot.pause(0.5)
+        await settled_training(app, pilot, look)
+
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_training_screen_steered_with_one_chart_full_screen(snap_compare, tmp_path, monkeypatch):
+    """Log-y, smoothing 0.6, x by step, outliers out, and the per-batch loss full-screen."""
+    app = attached(tmp_path, monkeypatch)
+
+    async def settle(pilot) -> None:
+        await settled_training(app, pilot)
+        await pilot.press("l", "plus", "x", "o", "right_square_bracket", "right_square_bracket")
+        await pilot.press("right_square_bracket", "z")
+        app.clear_notifications()
+        await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
-def test_browser_screen(snap_compare, fixed_checkpoints, monkeypatch):
+def test_help_screen_scrolled_to_its_end(snap_compare, tmp_path, monkeypatch):
+    app = attached(tmp_path, monkeypatch)
+
+    async def settle(pilot) -> None:
+        await settled_training(app, pilot)
+        await pilot.press("question_mark", "end")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+@pytest.mark.parametrize("size", [SIZE, BIG], ids=["80x24", "120x40"])
+def test_browser_screen(snap_compare, fixed_checkpoints, monkeypatch, size):
     monkeypatch.chdir(fixed_checkpoints.parent)
     app = DigitsumApp(browse=True, checkpoints="checkpoints")
 
@@ -38,10 +86,24 @@ def test_browser_screen(snap_compare, fixed_checkpoints, monkeypatch):
         await app.workers.wait_for_complete()  # a detail load for another row may still be landing
         await pilot.pause(0.3)
 
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_compare_screen(snap_compare, fixed_checkpoints, monkeypatch):
+    monkeypatch.chdir(fixed_checkpoints.parent)
+    app = DigitsumApp(browse=True, checkpoints="checkpoints")
+
+    async def settle(pilot) -> None:
+        runs = [Path("checkpoints") / path.name for path in sorted(fixed_checkpoints.iterdir())]
+        await app.push_screen(CompareScreen(runs))
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen) and len(app.screen.runs) == 2)
+        await pilot.pause(0.3)
+
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
-def test_inference_screen(snap_compare, fixed_checkpoints, monkeypatch):
+@pytest.mark.parametrize("size", [SIZE, BIG], ids=["80x24", "120x40"])
+def test_inference_screen(snap_compare, fixed_checkpoints, monkeypatch, size):
     monkeypatch.chdir(fixed_checkpoints.parent)
     app = DigitsumApp(browse=True, checkpoints="checkpoints")
 
@@ -52,4 +114,4 @@ def test_inference_screen(snap_compare, fixed_checkpoints, monkeypatch):
         await pilot.press("v")  # only the wrong ones: the colours of failure are part of the look
         await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+    assert snap_compare(app, terminal_size=size, run_before=settle)

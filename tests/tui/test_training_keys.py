@@ -45,6 +45,13 @@ def test_pause_stops_batches_resume_restarts_them_and_saves_write_loadable_check
             for tag in ("manual", "marked"):
                 ckpt = load_checkpoint(next(run_dir.glob(f"{tag}-*.pt")))
                 assert ckpt["kind"] == tag and ckpt["state_dict"]
+            await until(pilot, lambda: sum("saved" in n.message for n in app._notifications) == 2)
+            toasts = [n.message for n in app._notifications]
+            assert "saving a manual checkpoint now (paused)..." in toasts  # said when asked ...
+            assert any(
+                t.startswith("saved manual checkpoint") and "continues exactly" in t for t in toasts
+            )  # ... and when done
+            assert not any("after this batch" in t for t in toasts)  # paused, nothing waits for a batch
 
             await pilot.press("r")
             await until(pilot, lambda: app.bridge.batches_seen > frozen + 1)

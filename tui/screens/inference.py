@@ -18,11 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from digitsum.formatting import metrics_line, verdict
 from tui.captions import caption, reading_caption, render_image, worst_first
 from tui.screens.modals import OpenImageModal
+from tui.widgets.footer import KeyFooter
 from tui.workers import toast_failures
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class InferenceScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"evaluating {self.checkpoint} ...", id="inference-metrics")
         yield Static("", id="inference-body")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.run_evaluation()

@@ -71,7 +71,7 @@ class TrainingScreen(ChartScreen):
         if control := self.live_control():
             control.save_now(tag)
             when = "now (paused)" if control.paused else "after this batch"
-            self.notify(f"{tag} checkpoint is written {when}; it continues exactly from that batch", timeout=6)
+            self.notify(f"saving a {tag} checkpoint {when}...", timeout=3)
 
     def compose(self) -> ComposeResult:
         yield RunStatus(id="status")
@@ -112,6 +112,10 @@ class TrainingScreen(ChartScreen):
             line = describe(record)
             if line:
                 log.write(line)
+            if record.get("event") == "checkpoint" and record.get("kind") not in ("best", "last"):
+                self.notify(
+                    f"{line}; it continues exactly from epoch {record.get('epoch')}, batch {record.get('batch')}"
+                )
         self._dirty = True
         if any(record.get("event") not in TIMER_EVENTS for record in records):
             self.redraw()
