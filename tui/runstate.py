@@ -73,7 +73,7 @@ class RunState:
         self.batch = 0
         if r.get("history"):
             self.history = [dict(h) for h in r["history"]]
-            self.epochs_changed = True
+        self.epochs_changed = True  # the plan (epochs, schedule) is new even when the history is not
         self.started_at = float(r.get("time", self.clock()))
         self.phase = "training"
 

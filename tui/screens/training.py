@@ -139,5 +139,5 @@ class TrainingScreen(ChartScreen):
             self.query_one(BatchLossChart).show(
                 state.batch_losses, state.batch_steps, state.batch_minutes, state.batches
             )
-        if epochs_changed or batches_changed:
+        if epochs_changed:  # the schedule moves little within an epoch: its chart is not worth a redraw a second
             self.query_one(LearningRateChart).show(state.max_lr, state.total_steps, state.step, state.batches)
