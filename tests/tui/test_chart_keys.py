@@ -8,7 +8,7 @@ from tuihelpers import recorded_events, screen_text, until, write_log
 
 from digitsum.curves import ChartView
 from tui.app import DigitsumApp
-from tui.widgets.charts import BatchLossChart, HistoryChart, LearningRateChart, SteeredChart
+from tui.widgets.charts import BatchLossChart, HistoryChart, LearningRateChart, RunsChart, SteeredChart
 
 
 def attached_app(tmp_path) -> DigitsumApp:
@@ -114,3 +114,13 @@ def test_the_command_palette_offers_every_action_of_the_screen_by_name(tmp_path)
             await until(pilot, lambda: app.training.maximized is not None)
 
     asyncio.run(scenario())
+
+
+def test_compared_runs_go_on_a_step_axis_only_when_every_run_knows_its_batches():
+    chart = RunsChart("val loss", "val_loss")
+    history = [{"epoch": 1, "val_loss": 3.0}, {"epoch": 2, "val_loss": 2.0}]
+    chart.show_runs([("A", history, 10), ("B", history, 20)])
+    chart.view = ChartView(x_axis="step")
+    assert [xs for _, xs, _ in chart.curves()] == [[10.0, 20.0], [20.0, 40.0]] and chart.x_label() == "step"
+    chart.show_runs([("A", history, 10), ("B", history, 0)])  # B's config is gone
+    assert [xs for _, xs, _ in chart.curves()] == [[1.0, 2.0], [1.0, 2.0]] and chart.x_label() == "epoch"

@@ -47,6 +47,16 @@ def test_the_seed_model_shows_the_sum_only(fixed_checkpoints):
     asyncio.run(scenario())
 
 
+async def open_image_dialog(app: DigitsumApp, pilot, checkpoint) -> InferenceScreen:
+    """The inference screen of `checkpoint`, evaluated, with `o`'s dialog open over it."""
+    screen = InferenceScreen(str(checkpoint))
+    await app.push_screen(screen)
+    await until(pilot, lambda: screen.evaluation is not None)
+    await pilot.press("o")
+    await until(pilot, lambda: isinstance(app.screen, OpenImageModal))
+    return screen
+
+
 def test_o_opens_an_image_file_shows_its_prediction_and_reading_and_escape_returns(trained_run, tmp_path):
     photo = np.full((90, 300), 225, np.uint8)  # dark strokes on light paper
     photo[20:70, 30:40] = 20
@@ -56,11 +66,7 @@ def test_o_opens_an_image_file_shows_its_prediction_and_reading_and_escape_retur
     async def scenario() -> None:
         app = DigitsumApp()
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = InferenceScreen(str(trained_run / "best.pt"))
-            await app.push_screen(screen)
-            await until(pilot, lambda: screen.evaluation is not None)
-            await pilot.press("o")
-            await until(pilot, lambda: isinstance(app.screen, OpenImageModal))
+            screen = await open_image_dialog(app, pilot, trained_run / "best.pt")
             await pilot.press("enter")
             assert "type the path" in screen_text(app), "an empty path is refused in the dialog"
             for char in str(tmp_path / "mine.png"):
@@ -85,11 +91,7 @@ def test_opening_a_file_that_is_not_an_image_is_a_toast(trained_run, tmp_path):
     async def scenario() -> None:
         app = DigitsumApp()
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = InferenceScreen(str(trained_run / "best.pt"))
-            await app.push_screen(screen)
-            await until(pilot, lambda: screen.evaluation is not None)
-            await pilot.press("o")
-            await until(pilot, lambda: isinstance(app.screen, OpenImageModal))
+            screen = await open_image_dialog(app, pilot, trained_run / "best.pt")
             app.screen.query_one("#image-path").value = str(tmp_path / "notes.txt")
             await pilot.press("enter")
             await until(pilot, lambda: any("not an image" in n.message for n in app._notifications))

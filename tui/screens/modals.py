@@ -38,6 +38,28 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+class FormModal(ModalScreen[Any]):
+    """A dialog of inputs: enter or its first button submits, escape or Cancel gives None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_ID = ""  # the id of the button that submits
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == self.SUBMIT_ID:
+            self.submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+
 FIELDS = (
     ("model", "model (sumnet, seed)"),
     ("epochs", "epochs (total)"),
@@ -46,10 +68,10 @@ FIELDS = (
 )
 
 
-class NewRunModal(ModalScreen[dict[str, Any] | None]):
+class NewRunModal(FormModal):
     """The four settings people change most; everything else keeps the current run's values."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_ID = "start"
 
     def __init__(
         self,
@@ -76,18 +98,6 @@ class NewRunModal(ModalScreen[dict[str, Any] | None]):
                 yield Button("Start (enter)", variant="success", id="start")
                 yield Button("Cancel (esc)", id="cancel")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
-            self.submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     def submit(self) -> None:
         """Check the numbers here, so a typo is one red line in the form, not a failed run."""
         raw = {key: self.query_one(f"#field-{key}", Input).value.strip() for key, _ in self.fields}
@@ -110,11 +120,11 @@ def _or_auto(kind: type) -> Any:
 PARSE = {"model": str, "data": lambda text: text or "builtin", "epochs": _or_auto(int), "lr": _or_auto(float)}
 
 
-class OpenImageModal(ModalScreen[str | None]):
+class OpenImageModal(FormModal):
     """Ask for the path of an image of four digits (a photo, a scan, a saved composite)."""
 
     DEFAULT_CSS = "OpenImageModal { align: center middle; }"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_ID = "open"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="open-image"):
@@ -127,18 +137,6 @@ class OpenImageModal(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#image-path", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "open":
-            self.submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def submit(self) -> None:
         """An empty path is a red line in the dialog; whether the file is an image is the loader's to say."""

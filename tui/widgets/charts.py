@@ -33,10 +33,13 @@ LINE_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (1
 LABELLED_HEIGHT = 12  # charts this tall (full-screen, or a big terminal) name their x axis below it
 
 
-def legend(title: str, labels: list[str]) -> str:
-    """The chart's title and a coloured key per line, shown in the border above the plot, never over the data."""
+def legend(title: str, labels: list[str], note: str = "") -> str:
+    """The chart's title, a coloured key per line, then a note: in the border above the plot, never over the data.
+
+    The note goes last, so a narrow chart cuts it before the keys.
+    """
     keys = [f"[rgb{LINE_COLOURS[k % len(LINE_COLOURS)]}]━[/]{label}" for k, label in enumerate(labels)]
-    return " ".join([f"[b]{title}[/b]", *keys])
+    return " ".join([f"[b]{title}[/b]", *keys, *([f"({note})"] if note else [])])
 
 
 class SteeredChart(PlotextPlot):
@@ -60,6 +63,7 @@ class SteeredChart(PlotextPlot):
     loggable = True  # accuracies stay linear: log-y is for losses, errors and rates
     per_batch = False  # outliers of a per-batch curve are its 2 % tails, not its first epoch
     smoothed = True  # noisy measurements are; a planned schedule is not
+    has_outliers = True  # measurements do; a planned schedule does not
 
     def __init__(self, title: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -85,8 +89,8 @@ class SteeredChart(PlotextPlot):
 
     def draw(self, plt: Any) -> None:
         curves = self.curves()
-        title = self.title + (f" (smoothed {self.view.smoothing:g})" if self.view.smoothing and self.smoothed else "")
-        self.border_title = legend(title, [label for label, _, _ in curves] if len(curves) > 1 else [])
+        note = f"smoothed {self.view.smoothing:g}" if self.view.smoothing and self.smoothed else ""
+        self.border_title = legend(self.title, [label for label, _, _ in curves] if len(curves) > 1 else [], note)
         plt.xaxes(True, False)  # axes left and below only: the rows a frame would take go to the data
         plt.yaxes(True, False)
         if self.size.height >= LABELLED_HEIGHT:
@@ -109,7 +113,7 @@ class SteeredChart(PlotextPlot):
         log = self.loggable and self.view.log_y and min(values) > 0
         if log:
             plt.yscale("log")
-        fitted = fitted_range(curves, self.per_batch, log) if self.view.fit else None
+        fitted = fitted_range(curves, self.per_batch, log) if self.view.fit and self.has_outliers else None
         if fitted:  # on a log scale plotext takes the limits as logarithms
             plt.ylim(*(math.log10(v) for v in fitted)) if log else plt.ylim(*fitted)
 
@@ -167,7 +171,7 @@ class BatchLossChart(SteeredChart):
 class LearningRateChart(SteeredChart):
     """The whole one-cycle schedule as planned, and the part the run has already trained through."""
 
-    smoothed = False
+    smoothed = has_outliers = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("lr", **kwargs)
@@ -209,6 +213,13 @@ class RunsChart(HistoryChart):
         self.key = key
         self.runs: list[tuple[str, list[dict[str, Any]], int]] = []
 
+    def steps_known(self) -> bool:
+        """A step axis needs every run's batches per epoch; otherwise all runs stay on epochs alike."""
+        return all(batches for _, _, batches in self.runs)
+
+    def x_label(self) -> str:
+        return "epoch" if self.view.x_axis == "step" and not self.steps_known() else X_LABELS[self.view.x_axis]
+
     def show_runs(self, runs: Sequence[tuple[str, list[dict[str, Any]], int]]) -> None:
         """`runs`: (label, history, batches per epoch); epochs without the metric are left out of that line."""
         self.runs = list(runs)
@@ -217,8 +228,9 @@ class RunsChart(HistoryChart):
     def curves(self) -> list[Curve]:
         scale = 100.0 if self.percent else 1.0
         out = []
+        known = self.steps_known()
         for label, history, batches in self.runs:
             rows = [h for h in history if h.get(self.key) is not None]
-            xs = epoch_x(rows, self.view.x_axis, batches)
+            xs = epoch_x(rows, self.view.x_axis, batches if known else 0)
             out.append((label, xs, debiased_ema([h[self.key] * scale for h in rows], self.view.smoothing)))
         return out
