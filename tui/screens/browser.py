@@ -45,6 +45,19 @@ def sort_rows(rows: list[Any], sort: int) -> list[Any]:
     return sorted(present, key=lambda r: getattr(r, key), reverse=descending) + missing
 
 
+COLUMNS = (
+    (" ", "mark"),
+    ("run", "run"),
+    ("kind", "kind"),
+    ("model", "model"),
+    ("ep", "epoch"),
+    ("val loss", "val_loss"),
+    ("round", "round_acc"),
+    ("MAE", "mae"),
+    ("created", "created"),
+)
+
+
 class BrowserScreen(Screen[None]):
     """A DataTable of checkpoints above a detail pane (history chart + metrics)."""
 
@@ -84,19 +97,6 @@ class BrowserScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column(" ", key="mark", width=1)
-        for title, key in (
-            ("run", "run"),
-            ("kind", "kind"),
-            ("model", "model"),
-            ("ep", "epoch"),
-            ("val loss", "val_loss"),
-            ("round", "round_acc"),
-            ("MAE", "mae"),
-            ("created", "created"),
-        ):
-            table.add_column(title, key=key)
         self.action_reload()
 
     # --- listing ------------------------------------------------------------------------
@@ -121,10 +121,15 @@ class BrowserScreen(Screen[None]):
         self.marked &= {r.path for r in self.rows}  # deleted or vanished files are no longer marked
         table = self.query_one(DataTable)
         current = self.current
-        table.clear()
-        for r in self.rows:
-            cells = [self._mark_cell(r.path), r.run, r.kind, *checkpoint_metrics(r), r.created[5:16].replace("T", " ")]
-            table.add_row(*cells, key=r.path)
+        cells = [
+            [self._mark_cell(r.path), r.run, r.kind, *checkpoint_metrics(r), r.created[5:16].replace("T", " ")]
+            for r in self.rows
+        ]
+        table.clear(columns=True)
+        for k, (title, key) in enumerate(COLUMNS):  # widths fitted here: DataTable's own fitting waits for idle
+            table.add_column(title, key=key, width=max([len(title)] + [len(str(row[k])) for row in cells]))
+        for r, row in zip(self.rows, cells):
+            table.add_row(*row, key=r.path)
         if current is not None and current.path in [r.path for r in self.rows]:
             table.move_cursor(row=[r.path for r in self.rows].index(current.path))
         self.show_title()

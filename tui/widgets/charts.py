@@ -72,6 +72,13 @@ class SteeredChart(PlotextPlot):
 
     def steer(self, view: ChartView) -> None:
         self.view = view
+        self.redraw()
+
+    def redraw(self) -> None:
+        """New data or view: the legend line first (set inside render it would show a frame late), then the plot."""
+        labels = [label for label, _, _ in self.curves()]
+        note = f"smoothed {self.view.smoothing:g}" if self.view.smoothing and self.smoothed else ""
+        self.border_title = legend(self.title, labels if len(labels) > 1 else [], note)
         self.refresh()
 
     def curves(self) -> list[Curve]:
@@ -89,8 +96,6 @@ class SteeredChart(PlotextPlot):
 
     def draw(self, plt: Any) -> None:
         curves = self.curves()
-        note = f"smoothed {self.view.smoothing:g}" if self.view.smoothing and self.smoothed else ""
-        self.border_title = legend(self.title, [label for label, _, _ in curves] if len(curves) > 1 else [], note)
         plt.xaxes(True, False)  # axes left and below only: the rows a frame would take go to the data
         plt.yaxes(True, False)
         if self.size.height >= LABELLED_HEIGHT:
@@ -130,16 +135,18 @@ class HistoryChart(SteeredChart):
 
     def show(self, history: list[dict[str, Any]], batches_per_epoch: int = 0) -> None:
         self.history, self.batches_per_epoch = list(history), batches_per_epoch
-        self.refresh()
+        self.redraw()
 
     def curves(self) -> list[Curve]:
+        return [(label, *self.metric(self.history, key, self.batches_per_epoch)) for key, label in self.series.items()]
+
+    def metric(self, history: list[dict[str, Any]], key: str, batches: int) -> tuple[list[float], list[float]]:
+        """One metric's (x, y) over the epochs that have it, smoothed as the view says (percent: x100)."""
+        rows = [h for h in history if h.get(key) is not None]
         scale = 100.0 if self.percent else 1.0
-        out = []
-        for key, label in self.series.items():
-            rows = [h for h in self.history if h.get(key) is not None]
-            xs = epoch_x(rows, self.view.x_axis, self.batches_per_epoch)
-            out.append((label, xs, debiased_ema([h[key] * scale for h in rows], self.view.smoothing)))
-        return out
+        return epoch_x(rows, self.view.x_axis, batches), debiased_ema(
+            [h[key] * scale for h in rows], self.view.smoothing
+        )
 
     def x_label(self) -> str:
         return "epoch" if self.view.x_axis == "step" and not self.batches_per_epoch else super().x_label()
@@ -160,7 +167,7 @@ class BatchLossChart(SteeredChart):
     def show(self, losses: Sequence[float], steps: Sequence[int], minutes: Sequence[float], batches: int) -> None:
         self.losses, self.steps, self.minutes = list(losses), list(steps), list(minutes)
         self.batches_per_epoch = batches
-        self.refresh()
+        self.redraw()
 
     def curves(self) -> list[Curve]:
         xs = batch_x(self.steps, self.minutes, self.view.x_axis, self.batches_per_epoch)
@@ -181,7 +188,7 @@ class LearningRateChart(SteeredChart):
     def show(self, max_lr: float, total_steps: int, step: int, batches_per_epoch: int) -> None:
         self.max_lr, self.total_steps, self.step = max_lr, total_steps, step
         self.batches_per_epoch = batches_per_epoch
-        self.refresh()
+        self.redraw()
 
     def on_x(self, steps: list[int]) -> list[float]:
         """Steps on the chosen axis; time has no future, so the schedule reads by epoch then."""
@@ -223,14 +230,10 @@ class RunsChart(HistoryChart):
     def show_runs(self, runs: Sequence[tuple[str, list[dict[str, Any]], int]]) -> None:
         """`runs`: (label, history, batches per epoch); epochs without the metric are left out of that line."""
         self.runs = list(runs)
-        self.refresh()
+        self.redraw()
 
     def curves(self) -> list[Curve]:
-        scale = 100.0 if self.percent else 1.0
-        out = []
         known = self.steps_known()
-        for label, history, batches in self.runs:
-            rows = [h for h in history if h.get(self.key) is not None]
-            xs = epoch_x(rows, self.view.x_axis, batches if known else 0)
-            out.append((label, xs, debiased_ema([h[self.key] * scale for h in rows], self.view.smoothing)))
-        return out
+        return [
+            (label, *self.metric(history, self.key, batches if known else 0)) for label, history, batches in self.runs
+        ]
