@@ -315,7 +315,10 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (OUT/<run-id>).")],
     out: Annotated[Optional[Path], typer.Option(help="Where to write the files (default: the run folder).")] = None,
     count: Annotated[int, typer.Option(min=1, help="Images in inference.png.")] = 24,
-    log_y: Annotated[bool, typer.Option("--log-y", help="Log-scale y for losses and MAE.")] = False,
+    log_y: Annotated[
+        bool,
+        typer.Option("--log-y/--linear-y", help="Log or linear y for losses and MAE (log: epoch 1 stays readable)."),
+    ] = True,
     smooth: Annotated[
         float, typer.Option(min=0.0, max=0.999, help="Debiased EMA weight of the curves (0: as measured).")
     ] = 0.0,

@@ -112,5 +112,6 @@ def test_report_options_reach_the_figure_and_a_wrong_axis_is_one_line(tiny_run, 
     args = ["report", str(tiny_run.run_dir), "--out", str(out), "--log-y", "--smooth", "0.6", "--x", "time"]
     assert main([*args, "--ignore-outliers"]) == 0
     assert (out / "history.png").stat().st_size > 5_000
+    assert main(["report", str(tiny_run.run_dir), "--out", str(out), "--linear-y"]) == 0
     assert main(["report", str(tiny_run.run_dir), "--x", "hours"]) == 2
     assert "'hours' is not one of 'epoch', 'step', 'time'" in capsys.readouterr().err
