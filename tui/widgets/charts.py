@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
@@ -34,10 +35,7 @@ LABELLED_HEIGHT = 12  # charts this tall (full-screen, or a big terminal) name t
 
 
 def legend(title: str, labels: list[str], note: str = "") -> str:
-    """The chart's title, a coloured key per line, then a note: in the border above the plot, never over the data.
-
-    The note goes last, so a narrow chart cuts it before the keys.
-    """
+    """The chart's title, a coloured key per line, then a note: in the border above the plot, never over the data."""
     keys = [f"[rgb{LINE_COLOURS[k % len(LINE_COLOURS)]}]━[/]{label}" for k, label in enumerate(labels)]
     return " ".join([f"[b]{title}[/b]", *keys, *([f"({note})"] if note else [])])
 
@@ -77,9 +75,16 @@ class SteeredChart(PlotextPlot):
     def redraw(self) -> None:
         """New data or view: the legend line first (set inside render it would show a frame late), then the plot."""
         labels = [label for label, _, _ in self.curves()]
+        labels = labels if len(labels) > 1 else []
         note = f"smoothed {self.view.smoothing:g}" if self.view.smoothing and self.smoothed else ""
-        self.border_title = legend(self.title, labels if len(labels) > 1 else [], note)
+        title = legend(self.title, labels, note)
+        if note and len(Text.from_markup(title).plain) > self.size.width - 2:  # the keys matter more than the note
+            title = legend(self.title, labels)
+        self.border_title = title
         self.refresh()
+
+    def on_resize(self) -> None:
+        self.redraw()
 
     def curves(self) -> list[Curve]:
         raise NotImplementedError
