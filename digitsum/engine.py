@@ -503,13 +503,14 @@ class Engine:
             _set_rng(self.resumed_rng, self.device)
             self.epoch_losses = [float(v) for v in self.resumed_rng.get("epoch_losses", [])]
         self.model.train()
+        order_on_device = torch.from_numpy(order).to(self.device)  # once: a copy per batch would sync the GPU
         started, self._paused_for, window = time.perf_counter(), 0.0, []
         for b in range(first_batch, self.batches):
             self.position = (epoch, b)
             self._obey_control(epoch, b)
             if self._stop_agreed():
                 return False
-            idx = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size]).to(self.device)
+            idx = order_on_device[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             window.append(self._train_step(normalize(x_all[idx]), y_all[idx], epoch, b + 1))
             if len(window) == self.sync_every or b + 1 == self.batches:
                 self._report_batches(epoch, b + 1 - len(window), window, started, first_batch)
