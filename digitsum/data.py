@@ -54,10 +54,20 @@ class TensorPools:
         )
 
 
-def compose_on_cpu(digits: torch.Tensor, labels: torch.Tensor, count: int, seed_parts, augment: bool = False):
-    """Composites drawn on the CPU from `generator_for(seed_parts)`, as numpy uint8 images and int64 sums."""
-    images, sums = compose(digits.cpu(), labels.cpu(), count, generator_for(seed_parts, "cpu"), augment=augment)
-    return images.numpy(), sums.numpy()
+def compose_on_cpu(
+    digits: torch.Tensor, labels: torch.Tensor, count: int, seed_parts, augment: bool = False, with_digits: bool = False
+):
+    """Composites drawn on the CPU from `generator_for(seed_parts)`, as numpy uint8 images and int64 sums.
+
+    `with_digits` adds each composite's four digit labels, left to right (N,4), for display only.
+    """
+    drawn = compose(
+        digits.cpu(), labels.cpu(), count, generator_for(seed_parts, "cpu"), augment=augment, return_layout=with_digits
+    )
+    images, sums = drawn[0].numpy(), drawn[1].numpy()
+    if not with_digits:
+        return images, sums
+    return images, sums, labels.cpu()[drawn[2].picks].numpy()  # the composer places digit k left of digit k+1
 
 
 @dataclass
@@ -152,13 +162,7 @@ def eval_set(spec: str, *, seed: int = 0, val_size: int = 6_000) -> EvalSet:
     if isinstance(source, ImageSet):
         return EvalSet(source.images, source.sums, source.description + ", all images")
     pools = TensorPools.of(source)
-    generator = generator_for((seed, *VAL_STREAM), "cpu")
-    images, sums, layout = compose(pools.val_digits, pools.val_labels, val_size, generator, return_layout=True)
-    digits = pools.val_labels[layout.picks].numpy()  # the composer places digit k left of digit k+1
-    return EvalSet(images.numpy(), sums.numpy(), source.description + f", {val_size:,} validation composites", digits)
-
-
-def load_eval_set(spec: str, *, seed: int = 0, val_size: int = 6_000) -> tuple[np.ndarray, np.ndarray, str]:
-    """Images, sums and description of `eval_set` (what most callers need)."""
-    found = eval_set(spec, seed=seed, val_size=val_size)
-    return found.images, found.sums, found.description
+    images, sums, digits = compose_on_cpu(
+        pools.val_digits, pools.val_labels, val_size, (seed, *VAL_STREAM), with_digits=True
+    )
+    return EvalSet(images, sums, source.description + f", {val_size:,} validation composites", digits)

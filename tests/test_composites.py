@@ -305,7 +305,8 @@ def test_fresh_composites_each_epoch_differ_per_epoch_and_repeat_per_seed_and_ep
 
 def test_the_validation_set_is_the_one_a_checkpoint_is_later_judged_on(marked_pools):
     bundle = data.load_data("marked", seed=5, train_size=16, val_size=24, fresh_each_epoch=True)
-    images, sums, _ = data.load_eval_set("marked", seed=5, val_size=24)
+    found = data.eval_set("marked", seed=5, val_size=24)
+    images, sums = found.images, found.sums
     assert isinstance(bundle.val_images, np.ndarray) and isinstance(bundle.val_sums, np.ndarray)
     np.testing.assert_array_equal(images, bundle.val_images)
     np.testing.assert_array_equal(sums, bundle.val_sums)
@@ -348,7 +349,8 @@ def test_assignment_folder_is_split_80_20_disjointly_and_reproducibly(tmp_path, 
 
 def test_eval_set_of_an_assignment_folder_is_every_image(tmp_path, write_assignment):
     write_assignment(tmp_path, np.zeros((10, 40, 168), np.uint8), np.arange(10))
-    images, sums, description = data.load_eval_set(str(tmp_path))
+    found = data.eval_set(str(tmp_path))
+    images, sums, description = found.images, found.sums, found.description
     assert len(images) == 10 and sums.tolist() == list(range(10))
     assert "all images" in description
 

@@ -150,7 +150,8 @@ def test_a_wrong_answer_names_the_digit_farthest_from_its_true_value():
 def test_validation_composites_carry_their_digits_left_to_right(monkeypatch):
     monkeypatch.setattr(data, "open_source", lambda spec: marked_digits())
     found = data.eval_set("marked", seed=1, val_size=40)
-    images, sums, _ = data.load_eval_set("marked", seed=1, val_size=40)
+    validated = data.load_data("marked", seed=1, train_size=16, val_size=40)
+    images, sums = validated.val_images, validated.val_sums
     np.testing.assert_array_equal(found.images, images)  # the composites themselves are unchanged
     assert found.digits.shape == (40, 4) and (found.digits.sum(axis=1) == sums).all()
     checked = 0
