@@ -100,6 +100,11 @@ def step_ticks(last_step: float, most: int = 6) -> list[int]:
     return list(range(0, int(last_step) + 1, int(spacing)))
 
 
+def axis_label(axis: str, steps_known: bool = True) -> str:
+    """The x axis's name; a step axis without known batches per epoch is drawn by epoch and named so."""
+    return "epoch" if axis == "step" and not steps_known else X_LABELS[axis]
+
+
 def epoch_x(history: Sequence[dict[str, Any]], axis: str, batches_per_epoch: int = 0) -> list[float]:
     """Where each epoch record sits on the x axis: its number, its last step, or minutes of training.
 

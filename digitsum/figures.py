@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from digitsum.curves import X_LABELS, ChartView, debiased_ema, epoch_x, fitted_range
+from digitsum.curves import ChartView, axis_label, debiased_ema, epoch_x, fitted_range
 from digitsum.errors import BadInput
 from digitsum.runlog import LOG_NAME, epoch_history, read_log
 
@@ -81,7 +81,7 @@ def history_figure(history: list[dict[str, Any]], title: str, view: ChartView, b
     """Figure 1: train/val loss, floor/ceil/round accuracy and MAE, drawn the way `view` says (as the TUI's charts)."""
     plt = _pyplot()
     xs = epoch_x(history, view.x_axis, batches_per_epoch)
-    x_label = X_LABELS[view.x_axis] if view.x_axis != "step" or batches_per_epoch else "epoch"
+    x_label = axis_label(view.x_axis, batches_per_epoch > 0)
     fig, (ax_loss, ax_acc, ax_mae) = plt.subplots(1, 3, figsize=(15, 4.2))
     panels = (
         (ax_loss, "MSE loss", {"train_loss": "train", "val_loss": "validation"}, True),

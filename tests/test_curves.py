@@ -9,6 +9,7 @@ import pytest
 from digitsum.curves import (
     SMOOTHING_STEPS,
     ChartView,
+    axis_label,
     batch_x,
     batches_per_epoch,
     bucket_means,
@@ -99,3 +100,8 @@ def test_ignoring_outliers_fits_the_epochs_after_the_first_or_the_central_96_per
 def test_step_ticks_are_round_numbers_from_zero():
     assert step_ticks(276) == [0, 50, 100, 150, 200, 250]
     assert step_ticks(8) == [0, 2, 4, 6, 8] and step_ticks(0) == []
+
+
+def test_the_x_axis_is_named_by_what_it_can_show():
+    assert axis_label("time") == "minutes of training" and axis_label("step") == "step"
+    assert axis_label("step", steps_known=False) == "epoch"  # drawn by epoch, so named so

@@ -15,8 +15,8 @@ from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from digitsum.curves import (
-    X_LABELS,
     ChartView,
+    axis_label,
     batch_x,
     bucket_means,
     debiased_ema,
@@ -74,7 +74,7 @@ class SteeredChart(PlotextPlot):
 
     def redraw(self) -> None:
         """New data or view: the legend line first (set inside render it would show a frame late), then the plot."""
-        labels = [label for label, _, _ in self.curves()]
+        labels = self.labels()
         labels = labels if len(labels) > 1 else []
         note = f"smoothed {self.view.smoothing:g}" if self.view.smoothing and self.smoothed else ""
         title = legend(self.title, labels, note)
@@ -89,8 +89,12 @@ class SteeredChart(PlotextPlot):
     def curves(self) -> list[Curve]:
         raise NotImplementedError
 
+    def labels(self) -> list[str]:
+        """The curves' legend labels, known without computing the curves (the legend is set at every redraw)."""
+        raise NotImplementedError
+
     def x_label(self) -> str:
-        return X_LABELS[self.view.x_axis]
+        return axis_label(self.view.x_axis)
 
     def render(self) -> RenderResult:
         plt = self.plt
@@ -145,6 +149,9 @@ class HistoryChart(SteeredChart):
     def curves(self) -> list[Curve]:
         return [(label, *self.metric(self.history, key, self.batches_per_epoch)) for key, label in self.series.items()]
 
+    def labels(self) -> list[str]:
+        return list(self.series.values())
+
     def metric(self, history: list[dict[str, Any]], key: str, batches: int) -> tuple[list[float], list[float]]:
         """One metric's (x, y) over the epochs that have it, smoothed as the view says (percent: x100)."""
         rows = [h for h in history if h.get(key) is not None]
@@ -154,7 +161,7 @@ class HistoryChart(SteeredChart):
         )
 
     def x_label(self) -> str:
-        return "epoch" if self.view.x_axis == "step" and not self.batches_per_epoch else super().x_label()
+        return axis_label(self.view.x_axis, self.batches_per_epoch > 0)
 
 
 class BatchLossChart(SteeredChart):
@@ -179,6 +186,9 @@ class BatchLossChart(SteeredChart):
         smoothed = debiased_ema(self.losses, self.view.smoothing)
         return [("loss", *bucket_means(smoothed, max(8, self.size.width - 8), xs))]
 
+    def labels(self) -> list[str]:
+        return ["loss"]
+
 
 class LearningRateChart(SteeredChart):
     """The whole one-cycle schedule as planned, and the part the run has already trained through."""
@@ -189,10 +199,13 @@ class LearningRateChart(SteeredChart):
         super().__init__("lr", **kwargs)
         self.total_steps = self.step = self.batches_per_epoch = 0
         self.max_lr = 0.0
+        self.exponent = 0  # rates are drawn in units of 10**exponent: plotext would print 0.00300 and 0.00000
 
     def show(self, max_lr: float, total_steps: int, step: int, batches_per_epoch: int) -> None:
         self.max_lr, self.total_steps, self.step = max_lr, total_steps, step
         self.batches_per_epoch = batches_per_epoch
+        self.exponent = math.floor(math.log10(max_lr)) if max_lr > 0 else 0
+        self.title = f"lr ×1e{self.exponent}" if self.exponent else "lr"
         self.redraw()
 
     def on_x(self, steps: list[int]) -> list[float]:
@@ -205,16 +218,17 @@ class LearningRateChart(SteeredChart):
         return "step" if self.view.x_axis == "step" or not self.batches_per_epoch else "epoch"
 
     def curves(self) -> list[Curve]:
-        """In units of a power of ten (the title says which): plotext would print 0.00300 and 0.00000."""
-        exponent = math.floor(math.log10(self.max_lr)) if self.max_lr > 0 else 0
-        self.title = f"lr ×1e{exponent}" if exponent else "lr"
+        unit = 10**self.exponent
         steps, rates = schedule_points(self.total_steps, self.max_lr)
-        planned = ("planned", self.on_x(steps), [r / 10**exponent for r in rates])
+        planned = ("planned", self.on_x(steps), [r / unit for r in rates])
         done = [s for s in steps if s < self.step] + ([self.step] if self.step > 0 else [])
         if not done:
             return [planned]
-        done_rates = [one_cycle_lr(s, self.total_steps, self.max_lr) / 10**exponent for s in done]
+        done_rates = [one_cycle_lr(s, self.total_steps, self.max_lr) / unit for s in done]
         return [planned, ("done", self.on_x(done), done_rates)]
+
+    def labels(self) -> list[str]:
+        return ["planned", "done"] if self.step > 0 else ["planned"]
 
 
 class RunsChart(HistoryChart):
@@ -230,7 +244,10 @@ class RunsChart(HistoryChart):
         return all(batches for _, _, batches in self.runs)
 
     def x_label(self) -> str:
-        return "epoch" if self.view.x_axis == "step" and not self.steps_known() else X_LABELS[self.view.x_axis]
+        return axis_label(self.view.x_axis, self.steps_known())
+
+    def labels(self) -> list[str]:
+        return [label for label, _, _ in self.runs]
 
     def show_runs(self, runs: Sequence[tuple[str, list[dict[str, Any]], int]]) -> None:
         """`runs`: (label, history, batches per epoch); epochs without the metric are left out of that line."""
