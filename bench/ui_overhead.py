@@ -28,18 +28,18 @@ def training_speed(out: Path) -> float:
     return statistics.median(speeds)
 
 
-def run_options(epochs: int, train_size: int, out: Path) -> list[str]:
+def cli_args(epochs: int, train_size: int, out: Path) -> list[str]:
     return ["--epochs", str(epochs), "--train-size", str(train_size), "--out", str(out), "--notify", "off"]
 
 
 def headless(epochs: int, train_size: int, out: Path) -> float:
-    cmd = [*digitsum_command(), "run", *run_options(epochs, train_size, out)]
+    cmd = [*digitsum_command(), "run", *cli_args(epochs, train_size, out)]
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return training_speed(out)
 
 
 def with_tui(epochs: int, train_size: int, out: Path) -> float:
-    cmd = [sys.executable, "-m", "bench.ui_overhead", "--tui-child", *run_options(epochs, train_size, out)]
+    cmd = [sys.executable, "-m", "bench.ui_overhead", "--tui-child", *cli_args(epochs, train_size, out)]
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return training_speed(out)
 

@@ -218,18 +218,19 @@ def predict(
 
 def _predict_data(checkpoint: Path, data: Optional[str], count: int, device: str):
     """Rows for the first `count` images of a data set, with their targets (and true digits where known)."""
-    from digitsum.formatting import reading_text
     from digitsum.inference import evaluate_checkpoint
 
     ev = evaluate_checkpoint(checkpoint, data, device, limit=count)
-    readings = ev.readings(range(len(ev.targets))) or [None] * len(ev.targets)
+    readings = ev.readings(range(len(ev.targets)))
     rows = []
     for i, (p, t, reading) in enumerate(zip(ev.predictions, ev.targets, readings)):
-        row = {"index": i, "prediction": float(p), "target": int(t)}
         truth = ev.true_digits(i)
-        if reading is not None:
-            row["digits"] = list(reading.parts)
-            row["reading_text"] = reading_text(reading, verdict(p, t)[0], truth)
+        row = {
+            "index": i,
+            "prediction": float(p),
+            "target": int(t),
+            **_reading_fields(reading, verdict(p, t)[0], truth),
+        }
         if truth is not None:
             row["true_digits"] = truth
         rows.append(row)
@@ -240,21 +241,25 @@ def _predict_files(checkpoint: Path, files: list[Path], device: str):
     """Rows for the user's own images, each made into a composite first (see digitsum.images)."""
     import numpy as np
 
-    from digitsum.formatting import reading_text
     from digitsum.images import load_image_as_composite
     from digitsum.inference import Predictor
 
     images = np.stack([load_image_as_composite(path) for path in files])
     predictor = Predictor.load(checkpoint, device)
-    readings = predictor.read(images) or [None] * len(images)
+    readings = predictor.read(images)
     rows = []
     for path, p, reading in zip(files, predictor.predict(images), readings):
-        row = {"file": str(path), "prediction": float(p)}
-        if reading is not None:
-            row["digits"] = list(reading.parts)
-            row["reading_text"] = reading_text(reading, round(float(p)))
-        rows.append(row)
+        rows.append({"file": str(path), "prediction": float(p), **_reading_fields(reading, round(float(p)))})
     return rows, images
+
+
+def _reading_fields(reading, rounded: int, truth: Optional[list[int]] = None) -> dict:
+    """A row's `digits` (the four parts) and the reading's line, or nothing for a model without a reading."""
+    from digitsum.formatting import reading_text
+
+    if reading is None:
+        return {}
+    return {"digits": list(reading.parts), "reading_text": reading_text(reading, rounded, truth)}
 
 
 def _prediction_header(row: dict) -> str:

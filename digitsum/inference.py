@@ -49,9 +49,9 @@ class Predictor:
     def reads_digits(self) -> bool:
         return can_read(self.model)
 
-    def read(self, images: np.ndarray) -> list[Reading] | None:
-        """Per-digit readings (see digitsum.reading), or None for a model whose head has no such structure."""
-        return read_digits(self.model, images, self.device, self.precision)
+    def read(self, images: np.ndarray) -> list[Reading | None]:
+        """Each image's per-digit reading (see digitsum.reading); None each for a model whose head has none."""
+        return read_digits(self.model, images, self.device, self.precision) or [None] * len(images)
 
 
 @dataclass
@@ -75,19 +75,18 @@ class Evaluation:
     def summary(self) -> dict[str, Any]:
         return {"n": int(len(self.targets)), **self.metrics}
 
-    def readings(self, indices: Iterable[int]) -> list[Reading] | None:
-        """The readings of these images (cached), or None where the model has no per-digit structure."""
+    def readings(self, indices: Iterable[int]) -> list[Reading | None]:
+        """The readings of these images (cached); None each where the model has no per-digit structure."""
         indices = [int(i) for i in indices]
         if self.predictor is None or not self.predictor.reads_digits:
-            return None
+            return [None] * len(indices)
         todo = [i for i in dict.fromkeys(indices) if i not in self._readings]
         if todo:
             self._readings.update(zip(todo, self.predictor.read(self.images[todo])))
         return [self._readings[i] for i in indices]
 
     def reading(self, index: int) -> Reading | None:
-        found = self.readings([index])
-        return found[0] if found else None
+        return self.readings([index])[0]
 
     def true_digits(self, index: int) -> list[int] | None:
         return None if self.digits is None else [int(d) for d in self.digits[index]]

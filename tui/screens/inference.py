@@ -221,7 +221,7 @@ class InferenceScreen(Screen[None]):
             has = self.evaluation is not None and self.evaluation.predictor is not None
             self.predictor = self.evaluation.predictor if has else Predictor.load(self.checkpoint)
         prediction = float(self.predictor.predict(image[None])[0])
-        reading = (self.predictor.read(image[None]) or [None])[0]
+        reading = self.predictor.read(image[None])[0]
         self.app.call_from_thread(self.show_opened, OwnImage(path, image, prediction, reading))
 
     def show_opened(self, own: OwnImage) -> None:
