@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from digitsum.data import normalize
+from digitsum.engine import _forward
 from digitsum.models import SumNet, fp32_head
 
 DIGITS = 4
@@ -63,10 +64,7 @@ def density_columns(
     with torch.inference_mode():
         for i in range(0, len(images), BATCH):
             x = normalize(torch.from_numpy(np.ascontiguousarray(images[i : i + BATCH])).to(device))
-            x = x.contiguous(memory_format=torch.channels_last)
-            autocast = torch.autocast(device.type, dtype=precision or torch.float32, enabled=precision is not None)
-            with autocast:
-                density = fp32_head(model.density, model.trunk(x))
+            density = _forward(lambda x: fp32_head(model.density, model.trunk(x)), x, precision)  # as evaluate runs
             out.append(density.sum(dim=(1, 2)).float().cpu())
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros((0, 0))
 
