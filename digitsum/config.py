@@ -54,7 +54,9 @@ class RunConfig:
     patience: int = option(5, "Epochs without a lower val loss before a stall alert (an alert, not a stop); 0: never.")
     fresh_each_epoch: bool = option(True, "new builtin/IDX composites every epoch", cli=False)
     augment: bool = option(True, "per-digit rotation/zoom when composing training images", cli=False)
-    ema: float = option(0.999, "decay of the weight average that is validated and saved; 0 = off", cli=False)
+    ema: float = option(
+        0.999, "per-step decay of the saved weight average at batch 64 (scaled to the batch); 0 = off", cli=False
+    )
     threads: int = option(0, "torch intra-op threads; 0 keeps torch's default (one per core)", cli=False)
 
     def validate(self) -> RunConfig:

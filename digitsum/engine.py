@@ -46,7 +46,14 @@ from digitsum.losses import OBJECTIVES
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
 from digitsum.planner import DEFAULT_BUDGET_MIN, LOOP_OVERHEAD, Plan, plan_epochs, probe_training, process_age_s, timed
-from digitsum.recipes import MachineRecipe, machine_class, machine_recipe, objective_name, weight_decay_for
+from digitsum.recipes import (
+    MachineRecipe,
+    ema_decay,
+    machine_class,
+    machine_recipe,
+    objective_name,
+    weight_decay_for,
+)
 from digitsum.runlock import RunLock
 from digitsum.runlog import make_run_dir
 from digitsum.schedule import one_cycle_lr
@@ -319,7 +326,7 @@ class Engine:
         self.net = self.dist.wrap(self.model)
         self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
         self.optimizer = self._make_optimizer(self.model)
-        self.ema = _make_ema(self.model, cfg.ema)
+        self.ema = _make_ema(self.model, ema_decay(cfg.ema, cfg.batch_size))
         if resumed is not None:
             self._resume(resumed)
         self.plan = self._make_plan(resumed)

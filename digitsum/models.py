@@ -1,7 +1,7 @@
 """Networks that map a normalized (N,1,40,168) image to its digit sum, looked up by name.
 
 `seed` is the assignment's network, unchanged. `sumnet` (the default) is a small BatchNorm
-conv trunk whose head is a 1x1-conv density map summed over positions: the sum of four
+conv trunk whose head gives a value per position, summed over the map: the sum of four
 digits is a sum over places, and that additive bias is what makes it generalize.
 """
 
@@ -63,8 +63,48 @@ def _conv_bn(cin: int, cout: int, pool: bool) -> list[nn.Module]:
     ]
 
 
+def density_head(cin: int, hidden: int, dropout: float = 0.0) -> nn.Module:
+    """1x1 convolutions to one free value per position: the head of runs before DigitHead (older checkpoints).
+
+    Dropout is off by default (weight decay regularised better: 0.905 vs 0.898 round acc, four-conv trunk);
+    when used, only before the last (linear) layer: anywhere before the ReLU it would shift the mean between
+    training and evaluation, and summing 105 positions turns that into a bias.
+    """
+    return nn.Sequential(
+        nn.Conv2d(cin, hidden, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout), nn.Conv2d(hidden, 1, 1)
+    )
+
+
+class DigitHead(nn.Module):
+    """Where and what, apart: a mass per position that sums to four over the map (one per digit),
+    times the expected digit value (0-9) at that position.
+
+    The only labels are sums, but every image holds exactly four digits, so fixing the total
+    mass is free supervision: the map has to find the digits and the value channels to read
+    them. Measured at 12 epochs (cpu-bf16 recipe, 1 thread): 0.881 round acc vs 0.849 for the
+    free density head, and every answer lies in 0-36 by construction.
+    """
+
+    def __init__(self, cin: int, hidden: int, dropout: float = 0.0, digits: int = 4) -> None:
+        super().__init__()
+        self.digits = digits
+        self.hidden = nn.Sequential(nn.Conv2d(cin, hidden, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout))
+        self.out = nn.Conv2d(hidden, 1 + 10, 1)  # a mass logit, then one logit per digit value
+        self.register_buffer("values", torch.arange(10.0).view(1, 10, 1, 1), persistent=False)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        logits = self.out(self.hidden(features))
+        where = logits[:, :1]
+        mass = where.flatten(1).softmax(dim=1).view_as(where) * self.digits
+        value = (logits[:, 1:].softmax(dim=1) * self.values).sum(dim=1, keepdim=True)
+        return mass * value
+
+
+HEADS = {"density": density_head, "digits": DigitHead}
+
+
 class SumNet(nn.Module):
-    """Conv+BN trunk and a per-position density head summed over the map.
+    """Conv+BN trunk and a head that gives each map position a share of the sum.
 
     `input_pool` averages the 40x168 input down first: strokes stay visible at half
     resolution and every later layer costs a quarter, which buys epochs on a CPU.
@@ -72,6 +112,9 @@ class SumNet(nn.Module):
     measured at equal CPU time (30 epochs), a second 64-channel conv there beat the same extra
     cost spent at eighth resolution (0.923 vs 0.916 round accuracy at the last epoch), and the
     four-conv trunk's 40-epoch best was 0.905.
+    `head_kind`: `digits` (DigitHead; what the recipes train) or `density` (a free value per
+    position plus `offset`, 18 by default; the default here so that older checkpoints, which
+    do not record it, load as they were trained).
     `integer_output`: in eval mode the prediction is the nearest integer, because a sum of
     digits is one; that is the MAE-optimal answer once the model is mostly right, and it
     leaves round accuracy unchanged (training still regresses the real value).
@@ -84,7 +127,8 @@ class SumNet(nn.Module):
         input_pool: int = 2,
         head: int = 64,
         dropout: float = 0.0,
-        offset: float = 18.0,
+        head_kind: str = "density",
+        offset: float | None = None,
         integer_output: bool = True,
     ) -> None:
         super().__init__()
@@ -94,16 +138,10 @@ class SumNet(nn.Module):
             layers += _conv_bn(cin, cout, pool)
             cin = cout
         self.trunk = nn.Sequential(*layers)
-        # off by default (weight decay regularises better here: 0.905 vs 0.898 round acc, four-conv trunk);
-        # when used, only right before the last (linear) layer: anywhere before the ReLU it would shift
-        # the mean between training and evaluation, and summing 105 positions turns that into a bias
-        self.density = nn.Sequential(
-            nn.Conv2d(cin, head, 1),
-            nn.ReLU(inplace=True),
-            nn.Dropout2d(dropout),
-            nn.Conv2d(head, 1, 1),
-        )
-        self.offset = offset
+        if head_kind not in HEADS:
+            raise ValueError(f"head_kind must be one of {', '.join(HEADS)}, got {head_kind!r}")
+        self.density = HEADS[head_kind](cin, head, dropout)
+        self.offset = (18.0 if head_kind == "density" else 0.0) if offset is None else offset
         self.integer_output = integer_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -127,7 +165,10 @@ def build_model(name: str, kwargs: dict[str, Any] | None = None) -> nn.Module:
     except TypeError as exc:
         raise BadInput(f"model {name!r} does not take these arguments: {exc}") from None
     bound.apply_defaults()
-    model = cls(*bound.args, **bound.kwargs)
+    try:
+        model = cls(*bound.args, **bound.kwargs)
+    except ValueError as exc:
+        raise BadInput(f"model {name!r}: {exc}") from None
     model.init_kwargs = dict(bound.arguments)
     return model
 

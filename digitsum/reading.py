@@ -1,7 +1,9 @@
 """The model's reading of each digit: how much each of the four digits added to a sumnet's answer.
 
-SumNet's answer is a density map (5x21 for the default trunk, each map column covering 8 of the
-image's 168 pixel columns) summed over positions, plus a constant offset. Summing the map over
+SumNet's answer is a map of per-position shares (5x21 for the default trunk, each map column
+covering 8 of the image's 168 pixel columns: a digit mass times an expected digit value for the
+`digits` head, a free value for the older `density` head) summed over positions, plus a
+constant offset (0 for the `digits` head, 18 for `density`). Summing the map over
 the columns of one digit and adding a quarter of the offset gives that digit's contribution;
 the four add up to the model's raw (unrounded) output.
 

@@ -85,3 +85,42 @@ def test_unknown_models_and_arguments_are_bad_input():
         build_model("resnet")
     with pytest.raises(BadInput, match="does not take these arguments"):
         build_model("sumnet", {"depth": 3})
+
+
+def test_the_digit_head_places_four_digit_masses_and_answers_within_0_to_36():
+    torch.manual_seed(0)
+    model = build_model("sumnet", {"head_kind": "digits", "integer_output": False}).eval()
+    x = torch.randn(5, 1, 40, 168) * 3
+    with torch.no_grad():
+        features = model.trunk(x)
+        logits = model.density.out(model.density.hidden(features))
+        mass = logits[:, :1].flatten(1).softmax(dim=1) * 4
+        shares = model.density(features)
+        pred = model(x)
+    assert torch.allclose(mass.sum(dim=1), torch.full((5,), 4.0))  # one unit of mass per digit
+    assert model.offset == 0.0 and torch.allclose(pred, shares.sum(dim=(1, 2, 3)))
+    assert ((shares >= 0) & (shares <= 9 * mass.view_as(shares))).all()  # each share: its mass times a value 0-9
+    assert ((pred >= 0) & (pred <= 36)).all()
+
+
+def test_sumnet_without_a_head_kind_is_the_density_head_older_checkpoints_hold():
+    model = build_model("sumnet")
+    assert model.offset == 18.0
+    assert [name for name in model.state_dict() if name.startswith("density.")] == [
+        "density.0.weight",
+        "density.0.bias",
+        "density.3.weight",
+        "density.3.bias",
+    ]
+
+
+def test_every_sumnet_recipe_trains_the_digit_head():
+    from digitsum.recipes import MACHINE_CLASSES, machine_recipe
+
+    for machine in MACHINE_CLASSES:
+        assert machine_recipe("sumnet", machine).model_kwargs["head_kind"] == "digits"
+
+
+def test_an_unknown_head_is_bad_input():
+    with pytest.raises(BadInput, match="head_kind must be one of density, digits"):
+        build_model("sumnet", {"head_kind": "boxes"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.optim.swa_utils import AveragedModel
 
@@ -52,3 +53,11 @@ def test_the_count_lives_on_the_host_and_the_first_update_copies():
     average.update(model)
     assert isinstance(average.updates, int) and average.weight() == 1.0 - 2 / 11
     assert all(torch.equal(a, c) for a, c in zip(average.module.parameters(), model.parameters()))
+
+
+def test_the_weight_average_spans_the_same_images_whatever_the_batch_size():
+    from digitsum.recipes import ema_decay
+
+    assert ema_decay(0.999, 64) == 0.999  # the CPU recipes' batch: unchanged
+    assert ema_decay(0.999, 256) == pytest.approx(0.999**4)  # a quarter of the steps, each weighing four
+    assert ema_decay(0.0, 256) == 0.0  # off stays off
