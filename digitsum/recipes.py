@@ -63,7 +63,7 @@ PLAIN = Recipe(loss="mse", weight_decay=0.0)
 # cuda:     large batches keep the SMs busy; more epochs buy back what the larger batch loses.
 MACHINE_RECIPES: dict[tuple[str, str], MachineRecipe] = {
     ("sumnet", "cpu-bf16"): MachineRecipe(
-        epochs=28, batch_size=64, lr=5e-3, train_size=24_000, model_kwargs=dict(DIGIT_HEAD)
+        epochs=36, batch_size=64, lr=5e-3, train_size=24_000, model_kwargs=dict(DIGIT_HEAD)
     ),
     ("sumnet", "cpu-fp32"): MachineRecipe(
         epochs=40, batch_size=64, lr=5e-3, train_size=24_000, model_kwargs={"widths": HALF_WIDTH, **DIGIT_HEAD}
