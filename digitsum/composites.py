@@ -136,11 +136,12 @@ def augmented_pool(
     count: int,
     generator: torch.Generator,
     max_copies: int = MAX_COPIES,
+    aug: Augmentation | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A few fresh augmented variants of every pool digit: far cheaper than one per placement."""
     copies = int(min(max_copies, max(1, math.ceil(count * DIGITS_PER_IMAGE / len(digits)))))
     pool = digits.repeat(copies, 1, 1)
-    chunks = [augment_digits(pool[i : i + AUGMENT_CHUNK], generator) for i in range(0, len(pool), AUGMENT_CHUNK)]
+    chunks = [augment_digits(pool[i : i + AUGMENT_CHUNK], generator, aug) for i in range(0, len(pool), AUGMENT_CHUNK)]
     return torch.cat(chunks), labels.repeat(copies)
 
 
@@ -223,16 +224,18 @@ def compose(
     generator: torch.Generator,
     augment: bool = False,
     return_layout: bool = False,
+    aug: Augmentation | None = None,
 ):
     """Draw `count` composites of four pool digits: uint8 images (count,40,168) and int64 sums (count,).
 
     `digits` (P,28,28) uint8 and `labels` (P,) live on one device; so do `generator` and the results.
-    With `return_layout`, a third item describes what was drawn (see `Layout`).
+    With `return_layout`, a third item describes what was drawn (see `Layout`); `aug` replaces the
+    training augmentation when `augment` is set.
     """
     device = digits.device
     labels = labels.to(device=device, dtype=torch.int64)
     if augment:
-        digits, labels = augmented_pool(digits, labels, count, generator)
+        digits, labels = augmented_pool(digits, labels, count, generator, aug=aug)
     picks = torch.randint(0, len(digits), (count, DIGITS_PER_IMAGE), generator=generator, device=device)
     first_x = torch.randint(FIRST_X[0], FIRST_X[1] + 1, (count,), generator=generator, device=device)
     gaps = torch.randint(GAP[0], GAP[1] + 1, (count, DIGITS_PER_IMAGE - 1), generator=generator, device=device)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from digitsum.composites import compose, generator_for
+from digitsum.composites import Augmentation, compose, generator_for
 from digitsum.errors import BadInput
 from digitsum.sources import DigitPools, ImageSet, open_source
 
@@ -55,14 +55,26 @@ class TensorPools:
 
 
 def compose_on_cpu(
-    digits: torch.Tensor, labels: torch.Tensor, count: int, seed_parts, augment: bool = False, with_digits: bool = False
+    digits: torch.Tensor,
+    labels: torch.Tensor,
+    count: int,
+    seed_parts,
+    augment: bool = False,
+    with_digits: bool = False,
+    aug: Augmentation | None = None,
 ):
     """Composites drawn on the CPU from `generator_for(seed_parts)`, as numpy uint8 images and int64 sums.
 
     `with_digits` adds each composite's four digit labels, left to right (N,4), for display only.
     """
     drawn = compose(
-        digits.cpu(), labels.cpu(), count, generator_for(seed_parts, "cpu"), augment=augment, return_layout=with_digits
+        digits.cpu(),
+        labels.cpu(),
+        count,
+        generator_for(seed_parts, "cpu"),
+        augment=augment,
+        return_layout=with_digits,
+        aug=aug,
     )
     images, sums = drawn[0].numpy(), drawn[1].numpy()
     if not with_digits:

@@ -86,3 +86,17 @@ def test_driver_on_gpu_times_only_at_window_ends(monkeypatch):
     assert control.stop_requested and len(driver.engine.samples) == 3
     assert all(seen % 16 == 0 for seen in ran_at + clock_at), (ran_at, clock_at)
     assert ran_at == [16, 16 + 48, 16 + 96]  # after the warm-up, then after each of the first two repeats
+
+
+def test_shifted_validation_redraws_the_validation_digits_in_another_hand_the_same_way_every_time():
+    from bench.shifted import SHIFT_STREAM, shifted_validation
+    from digitsum.data import compose_on_cpu, load_data
+
+    images, sums = shifted_validation(count=64)
+    again, _ = shifted_validation(count=64)
+    pools = load_data("builtin", seed=0, train_size=1, val_size=1).pools
+    # training's augmentation on the same stream takes the same random draws, so it picks the same digits
+    trained_hand, trained_sums = compose_on_cpu(pools.val_digits, pools.val_labels, 64, (0, *SHIFT_STREAM), True)
+    assert images.shape == (64, 40, 168) and (images == again).all()
+    assert (sums == trained_sums).all()  # the same digits...
+    assert (images != trained_hand).mean() > 0.05  # ...written in a hand training never bends them to

@@ -1,0 +1,49 @@
+"""Checkpoints judged on builtin validation and on style-shifted validation digits, side by side.
+
+New writers are not in any data this project has, so this stands in for a change of handwriting
+with the project's own validation digits: every digit thickened or thinned by a pixel, rotated,
+sheared, zoomed and bent further than training ever bends them. Nothing here trains or selects.
+
+    python -m bench.shifted RUN/best.pt [RUN/best.pt ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from digitsum.composites import Augmentation
+from digitsum.data import compose_on_cpu, load_data
+from digitsum.inference import Predictor
+
+SHIFT = Augmentation(degrees=15.0, zoom=(0.8, 1.2), shear=0.3, elastic=1.5, thickness=1.0)
+SHIFT_STREAM = (99, 7)  # (epoch, stream) after the seed: a draw no training or validation set uses
+
+
+def shifted_validation(seed: int = 0, count: int = 6_000):
+    """The builtin validation digits composed under SHIFT: uint8 images (count,40,168), sums (count,)."""
+    data = load_data("builtin", seed=seed, train_size=1, val_size=1)
+    return compose_on_cpu(
+        data.pools.val_digits, data.pools.val_labels, count, (seed, *SHIFT_STREAM), augment=True, aug=SHIFT
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--count", type=int, default=6_000)
+    args = parser.parse_args(argv)
+    data = load_data("builtin", seed=0, train_size=1, val_size=args.count)
+    shifted = shifted_validation(count=args.count)
+    print(f"{'checkpoint':<60} {'val round / MAE':>17} {'shifted round / MAE':>21}")
+    for path in args.checkpoints:
+        predictor = Predictor.load(path)
+        plain, _ = predictor.evaluate(data.val_images, data.val_sums)
+        hard, _ = predictor.evaluate(*shifted)
+        print(
+            f"{path[-60:]:<60} {plain['round_acc']:>9.3f} / {plain['mae']:.3f}"
+            f" {hard['round_acc']:>13.3f} / {hard['mae']:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
