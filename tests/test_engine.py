@@ -20,7 +20,7 @@ from digitsum.data import load_data
 from digitsum.engine import Engine, evaluate, pick_device, pick_precision
 from digitsum.errors import BadInput, TrainingFailed
 from digitsum.events import BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, RunStarted
-from digitsum.recipes import objective_name, weight_decay_for
+from digitsum.recipes import machine_recipe, objective_name, weight_decay_for
 from digitsum.runlog import epoch_history, read_log
 from digitsum.schedule import one_cycle_lr
 
@@ -51,7 +51,9 @@ def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
     assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.1
     # what was left `auto` is recorded as the machine recipe resolved it (fp32 CPU here)
-    assert RunConfig.from_dict(config).validate() == replace(tiny_run.config, lr=3e-3)
+    assert RunConfig.from_dict(config).validate() == replace(
+        tiny_run.config, lr=machine_recipe("sumnet", "cpu-fp32").lr
+    )
     assert config["plan"]["machine"] == "cpu-fp32" and config["plan"]["epochs"] == 2
     assert config["plan"]["budget_min"] is None  # --epochs fixed the length: no probe, no budget
 

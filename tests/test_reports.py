@@ -15,6 +15,7 @@ from digitsum.cli import main
 from digitsum.curves import ChartView, debiased_ema
 from digitsum.events import SystemStats
 from digitsum.figures import history_figure
+from digitsum.recipes import machine_recipe
 from digitsum.system import SystemSampler
 
 
@@ -55,7 +56,7 @@ def test_compare_json_gives_each_runs_best_epoch_and_the_settings_that_differ(tw
     assert [r["run"] for r in result["runs"]] == [p.name for p in two_runs]
     for row in result["runs"]:
         assert row["best"]["epoch"] == best["epoch"] and row["best"]["val_loss"] == pytest.approx(best["val_loss"])
-    assert result["config_differences"] == {"lr": [pytest.approx(3e-3), 0.01]}
+    assert result["config_differences"] == {"lr": [pytest.approx(machine_recipe("sumnet", "cpu-fp32").lr), 0.01]}
 
 
 def test_compare_draws_a_table_and_the_overlaid_curves(two_runs, capsys):
