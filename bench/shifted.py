@@ -22,9 +22,7 @@ SHIFT_STREAM = (99, 7)  # (epoch, stream) after the seed: a draw no training or 
 def shifted_validation(seed: int = 0, count: int = 6_000):
     """The builtin validation digits composed under SHIFT: uint8 images (count,40,168), sums (count,)."""
     data = load_data("builtin", seed=seed, train_size=1, val_size=1)
-    return compose_on_cpu(
-        data.pools.val_digits, data.pools.val_labels, count, (seed, *SHIFT_STREAM), augment=True, aug=SHIFT
-    )
+    return compose_on_cpu(data.pools.val_digits, data.pools.val_labels, count, (seed, *SHIFT_STREAM), augment=SHIFT)
 
 
 def main(argv: list[str] | None = None) -> None:

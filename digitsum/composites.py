@@ -222,19 +222,19 @@ def compose(
     labels: torch.Tensor,
     count: int,
     generator: torch.Generator,
-    augment: bool = False,
+    augment: bool | Augmentation = False,
     return_layout: bool = False,
-    aug: Augmentation | None = None,
 ):
     """Draw `count` composites of four pool digits: uint8 images (count,40,168) and int64 sums (count,).
 
     `digits` (P,28,28) uint8 and `labels` (P,) live on one device; so do `generator` and the results.
-    With `return_layout`, a third item describes what was drawn (see `Layout`); `aug` replaces the
-    training augmentation when `augment` is set.
+    `augment`: True bends each digit with the training augmentation, an `Augmentation` with that one.
+    With `return_layout`, a third item describes what was drawn (see `Layout`).
     """
     device = digits.device
     labels = labels.to(device=device, dtype=torch.int64)
     if augment:
+        aug = augment if isinstance(augment, Augmentation) else None
         digits, labels = augmented_pool(digits, labels, count, generator, aug=aug)
     picks = torch.randint(0, len(digits), (count, DIGITS_PER_IMAGE), generator=generator, device=device)
     first_x = torch.randint(FIRST_X[0], FIRST_X[1] + 1, (count,), generator=generator, device=device)

@@ -59,22 +59,15 @@ def compose_on_cpu(
     labels: torch.Tensor,
     count: int,
     seed_parts,
-    augment: bool = False,
+    augment: bool | Augmentation = False,
     with_digits: bool = False,
-    aug: Augmentation | None = None,
 ):
     """Composites drawn on the CPU from `generator_for(seed_parts)`, as numpy uint8 images and int64 sums.
 
     `with_digits` adds each composite's four digit labels, left to right (N,4), for display only.
     """
     drawn = compose(
-        digits.cpu(),
-        labels.cpu(),
-        count,
-        generator_for(seed_parts, "cpu"),
-        augment=augment,
-        return_layout=with_digits,
-        aug=aug,
+        digits.cpu(), labels.cpu(), count, generator_for(seed_parts, "cpu"), augment=augment, return_layout=with_digits
     )
     images, sums = drawn[0].numpy(), drawn[1].numpy()
     if not with_digits:
