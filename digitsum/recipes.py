@@ -50,11 +50,13 @@ class MachineRecipe:
 RECIPES = {"seed": Recipe(loss="mse", weight_decay=0.0), "sumnet": Recipe(loss="huber", weight_decay=0.1)}
 PLAIN = Recipe(loss="mse", weight_decay=0.0)
 
-# cpu-bf16: 28 epochs x 24k at ~1,060 img/s = 12.7 min on 2 cores. Proxies ranked the head and lr (12 epochs,
+# cpu-bf16: up to 36 epochs x 24k; the planner fit 35 into 15 min (13:15 wall on 2 cores, 0.929 / 0.130 builtin
+#           val; 28 epochs took 10:44 for 0.926 / 0.165). Proxies ranked the head and lr (12 epochs,
 #           1 thread, two at a time, seed 0, builtin val round / MAE): density head lr 3e-3 0.849 / 0.251,
 #           digit head 0.881 / 0.226, digit head lr 5e-3 0.898 / 0.213; a strided first conv instead of the
-#           input pool (0.845 / 0.285), stronger augmentation (0.757 / 0.449) and 12 augmented copies per
-#           digit (0.884 / 0.236) did not pay.
+#           input pool (0.845 / 0.285), stronger augmentation (0.757 / 0.449), 12 augmented copies per
+#           digit (0.884 / 0.236), a 128-wide head (0.898 / 0.218) and batch 128 at lr 7e-3 (0.891 / 0.230;
+#           in full, 34 planned epochs for 0.928 / 0.164) did not pay.
 # cpu-fp32: the full trunk trains at ~290-340 img/s there (28 epochs = ~41 min). Measured on the AVX2
 #           stand-in (fp32, 1 thread, two proxies at a time, builtin val): half width 16-32-32-64-64 at
 #           1,241 img/s (2 threads) for 40 epochs reached 0.906 round / 0.205 MAE (best.pt, epoch 36);

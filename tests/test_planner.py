@@ -87,9 +87,8 @@ def test_a_budget_that_fits_fewer_epochs_shortens_the_plan_and_the_schedule(tmp_
     plan = run.of(RunStarted)[0].plan
     assert plan["epochs"] == 1 < plan["recipe_epochs"]
     lrs = [e.lr for e in run.of(EpochEnd)]
-    assert (
-        len(lrs) == 1 and lrs[0] < plan["recipe"]["lr"] / 10
-    )  # the one-cycle schedule ends with the planned run (not near its peak)
+    # the one-cycle schedule ends with the planned run (not near its peak)
+    assert len(lrs) == 1 and lrs[0] < plan["recipe"]["lr"] / 10
 
 
 def test_the_probe_leaves_the_run_as_an_unplanned_run_of_the_same_length(tmp_path, short_recipe):
