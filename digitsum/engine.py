@@ -717,7 +717,7 @@ def _training_weights(model: nn.Module, ema) -> dict[str, Any]:
     """With EMA, `state_dict` holds the average; the raw weights travel beside it so resume is exact."""
     if ema is None:
         return {}
-    return {"train_state_dict": model.state_dict(), "ema_updates": ema.updates}
+    return {"train_state_dict": model.state_dict(), "ema_updates": ema.updates, "ema_decay": ema.decay}
 
 
 def _restore_training_weights(model: nn.Module, ema, ckpt: dict[str, Any]) -> None:
@@ -728,6 +728,8 @@ def _restore_training_weights(model: nn.Module, ema, ckpt: dict[str, Any]) -> No
     if ema is not None:
         ema.module.load_state_dict(ckpt["state_dict"])
         ema.updates = int(ckpt.get("ema_updates", 1))
+        # the decay the run began with: runs saved before it was scaled to the batch used the option as given
+        ema.decay = float(ckpt.get("ema_decay", (ckpt.get("config") or {}).get("ema", ema.decay)))
 
 
 def _resolve_auto(cfg: RunConfig, recipe: MachineRecipe) -> RunConfig:

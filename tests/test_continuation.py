@@ -116,3 +116,16 @@ def test_a_checkpoint_from_the_numpy_composer_resumes_and_says_it_changed_compos
     (note,) = resumed.of(RunStarted)[0].notes
     assert "numpy composer" in note and "torch composer" in note
     assert [h["epoch"] for h in resumed.result.history] == [1, 2, 3]
+
+
+def test_a_resumed_run_keeps_the_weight_average_decay_it_began_with(tmp_path, tiny_run):
+    from digitsum.checkpoints import save_checkpoint
+
+    saved = load_checkpoint(str(tiny_run.run_dir / "last.pt"))
+    assert saved["ema_decay"] == pytest.approx(0.999 ** (32 / 64))  # the tiny runs' batch of 32, per 64 images
+    run_dir = tmp_path / "runs" / "old-run"
+    run_dir.mkdir(parents=True)
+    saved.pop("ema_decay")  # as digitsum wrote it before the decay was scaled to the batch: 0.999 as given
+    save_checkpoint(saved, run_dir / "last.pt")
+    resumed = run_engine(tiny_config(tmp_path / "runs", epochs=3, resume=str(run_dir / "last.pt")))
+    assert load_checkpoint(str(resumed.run_dir / "last.pt"))["ema_decay"] == 0.999
