@@ -10,7 +10,7 @@ from digitsum.errors import BadInput
 
 DEFAULT_MODEL = "sumnet"
 MODEL_NAMES = ("sumnet", "seed")  # torch-free copy of models.MODELS, for fast option checks
-LOSS_NAMES = ("auto", "mse", "huber")  # torch-free copy of losses.OBJECTIVES (+ auto)
+LOSS_NAMES = ("auto", "mse", "huber", "nll")  # torch-free copy of losses.OBJECTIVES (+ auto)
 
 
 def option(default: Any, help: str, *, cli: bool = True) -> Any:
@@ -46,7 +46,11 @@ class RunConfig:
     val_size: int = option(6_000, "Validation composites (builtin/IDX data).")
     resume: str | None = option(None, "Continue from a checkpoint (e.g. RUN/last.pt).")
     precision: str = option("auto", "auto (bf16 autocast where native), fp32 or bf16.")
-    loss: str = option("auto", "Objective: auto (the model's own: huber for sumnet, mse for seed), mse or huber.")
+    loss: str = option(
+        "auto",
+        "Objective: auto (the model's own: nll for sumnet's digit head, mse for seed), mse, huber or nll"
+        " (the true sum's likelihood under the four read digits).",
+    )
     weight_decay: float | None = option(
         None, "AdamW weight decay (default: the model's own: 0.1 for sumnet, 0 for seed)."
     )

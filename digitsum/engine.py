@@ -49,6 +49,7 @@ from digitsum.planner import DEFAULT_BUDGET_MIN, LOOP_OVERHEAD, Plan, plan_epoch
 from digitsum.recipes import (
     MachineRecipe,
     ema_decay,
+    kwargs_for_loss,
     machine_class,
     machine_recipe,
     objective_name,
@@ -120,10 +121,10 @@ def evaluate(
     return compute_metrics(pred, torch.from_numpy(sums[: len(pred)])), pred.numpy()
 
 
-def _forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None) -> torch.Tensor:
+def _forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None, **kwargs: Any):
     x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(device_type=x.device.type, dtype=precision or torch.float32, enabled=precision is not None):
-        return model(x)
+        return model(x, **kwargs)
 
 
 class Engine:
@@ -300,8 +301,6 @@ class Engine:
         self.machine = machine_class(self.device.type, self.precision is not None)
         self.recipe = machine_recipe(cfg.model, self.machine)
         cfg = self.config = _resolve_auto(cfg, self.recipe)
-        self.objective_name = objective_name(cfg.loss, cfg.model)
-        self.objective = OBJECTIVES[self.objective_name]
         self.data = load_data(
             cfg.data,
             seed=cfg.seed,
@@ -319,9 +318,18 @@ class Engine:
         self.batches = n_train // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
         torch.manual_seed(cfg.seed)
         self.model = (
-            model_from_checkpoint(resumed, cfg.resume) if resumed else build_model(cfg.model, self.recipe.model_kwargs)
+            model_from_checkpoint(resumed, cfg.resume)
+            if resumed
+            else build_model(cfg.model, kwargs_for_loss(self.recipe.model_kwargs, cfg.loss))
         )
         self.model_kwargs = _model_kwargs(self.model)
+        self.objective_name = objective_name(cfg.loss, cfg.model, getattr(self.model, "answer", "mean"))
+        self.objective = OBJECTIVES[self.objective_name]
+        if self.objective.reads_distribution and not getattr(self.model, "gives_distribution", False):
+            raise BadInput(
+                f"--loss {self.objective_name} needs a model that reads four digits (sumnet's digit head);"
+                f" this {cfg.model} model predicts only a sum"
+            )
         self.model.to(self.device, memory_format=torch.channels_last)
         self.net = self.dist.wrap(self.model)
         self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
@@ -432,7 +440,7 @@ class Engine:
 
         def step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
             optimizer.zero_grad(set_to_none=True)
-            self.objective(_forward(model.train(), x, self.precision).float(), y).backward()
+            self._predict_and_loss(model.train(), x, y)[1].backward()
             optimizer.step()
 
         images_per_s = probe_training(self.model, self._make_optimizer, batch, step, self.device, cfg.batch_size)
@@ -586,8 +594,7 @@ class Engine:
         lr = one_cycle_lr(self.step, self.total_steps, self.config.lr)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        pred = _forward(self.net, x, self.precision).float()
-        loss = self.objective(pred, y)
+        pred, loss = self._predict_and_loss(self.net, x, y)
         reported = nn.functional.mse_loss(pred.detach(), y)  # reported as MSE, like validation
         if self.sync_every == 1:  # reading it back is free on a CPU: stop a NaN before it reaches the weights
             value = reported.item()
@@ -600,6 +607,14 @@ class Engine:
             self.ema.update(self.model)
         self.step += 1
         return reported
+
+    def _predict_and_loss(self, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's predicted sums and the objective on them (or on their distribution, for nll)."""
+        if self.objective.reads_distribution:
+            pred, distribution = _forward(net, x, self.precision, with_distribution=True)
+            return pred.float(), self.objective.loss(distribution.float(), y)
+        pred = _forward(net, x, self.precision).float()
+        return pred, self.objective.loss(pred, y)
 
     def _obey_control(self, epoch: int, batch: int) -> None:
         """Between batches: honour save requests, and block here while paused (still saving on request)."""

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from digitsum.config import MODEL_NAMES
+from digitsum.slots import slot_distributions, sum_distribution
 
 
 def fp32_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
@@ -82,7 +83,8 @@ class DigitHead(nn.Module):
     The only labels are sums, but every image holds exactly four digits, so fixing the total
     mass is free supervision: the map has to find the digits and the value channels to read
     them. Measured at 12 epochs (cpu-bf16 recipe, 1 thread): 0.881 round acc vs 0.849 for the
-    free density head, and every answer lies in 0-36 by construction.
+    free density head, and every answer lies in 0-36 by construction. The same mass and values
+    also give the sum's whole distribution (`digitsum.slots`), which `--loss nll` trains.
     """
 
     def __init__(self, cin: int, hidden: int, dropout: float = 0.0, digits: int = 4) -> None:
@@ -92,15 +94,22 @@ class DigitHead(nn.Module):
         self.out = nn.Conv2d(hidden, 1 + 10, 1)  # a mass logit, then one logit per digit value
         self.register_buffer("values", torch.arange(10.0).view(1, 10, 1, 1), persistent=False)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def read(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The digit mass (N,H,W; four in all) and each position's digit-value probabilities (N,10,H,W)."""
         logits = self.out(self.hidden(features))
-        where = logits[:, :1]
-        mass = where.flatten(1).softmax(dim=1).view_as(where) * self.digits
-        value = (logits[:, 1:].softmax(dim=1) * self.values).sum(dim=1, keepdim=True)
-        return mass * value
+        mass = logits[:, 0].flatten(1).softmax(dim=1).view_as(logits[:, 0]) * self.digits
+        return mass, logits[:, 1:].softmax(dim=1)
+
+    def shares(self, mass: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        """Each position's share of the expected sum, (N,1,H,W): its mass times its expected digit."""
+        return mass.unsqueeze(1) * (probabilities * self.values).sum(dim=1, keepdim=True)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.shares(*self.read(features))
 
 
 HEADS = {"density": density_head, "digits": DigitHead}
+ANSWERS = ("mean", "mode")
 
 
 class SumNet(nn.Module):
@@ -115,9 +124,12 @@ class SumNet(nn.Module):
     `head_kind`: `digits` (DigitHead; what the recipes train) or `density` (a free value per
     position plus `offset`, 18 by default; the default here so that older checkpoints, which
     do not record it, load as they were trained).
-    `integer_output`: in eval mode the prediction is the nearest integer, because a sum of
-    digits is one; that is the MAE-optimal answer once the model is mostly right, and it
-    leaves round accuracy unchanged (training still regresses the real value).
+    `answer`: `mean`, the expected sum (trained by regression), or `mode`, the likeliest sum
+    under the four read digits' distribution (`digitsum.slots`; trained by `--loss nll`; the
+    digits head only).
+    `integer_output`: in eval mode the prediction is a whole number, because a sum of digits is
+    one: the nearest to the mean (MAE-optimal once the model is mostly right; round accuracy
+    unchanged), or the mode itself. Training always sees the real-valued mean.
     """
 
     def __init__(
@@ -129,6 +141,7 @@ class SumNet(nn.Module):
         dropout: float = 0.0,
         head_kind: str = "density",
         offset: float | None = None,
+        answer: str = "mean",
         integer_output: bool = True,
     ) -> None:
         super().__init__()
@@ -142,11 +155,33 @@ class SumNet(nn.Module):
             raise ValueError(f"head_kind must be one of {', '.join(HEADS)}, got {head_kind!r}")
         self.density = HEADS[head_kind](cin, head, dropout)
         self.offset = (18.0 if head_kind == "density" else 0.0) if offset is None else offset
+        if answer not in ANSWERS or (answer == "mode" and head_kind != "digits"):
+            raise ValueError(f"answer must be mean, or mode with the digits head; got {answer!r} ({head_kind} head)")
+        self.answer = answer
         self.integer_output = integer_output
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        total = fp32_head(self.density, self.trunk(x)).sum(dim=(1, 2, 3)) + self.offset
-        return total.round() if self.integer_output and not self.training else total
+    @property
+    def gives_distribution(self) -> bool:
+        """Whether the model can give the sum's distribution, which `--loss nll` trains."""
+        return isinstance(self.density, DigitHead)
+
+    def forward(self, x: torch.Tensor, with_distribution: bool = False):
+        """The predicted sums (N,); with `with_distribution`, also their distribution over 0-36 (N,37)."""
+        features = self.trunk(x)
+        if not self.gives_distribution:
+            total = fp32_head(self.density, features).sum(dim=(1, 2, 3)) + self.offset
+            return total.round() if self.integer_output and not self.training else total
+        with torch.autocast(device_type=features.device.type, enabled=False):
+            mass, probabilities = self.density.read(features.float())
+            total = self.density.shares(mass, probabilities).sum(dim=(1, 2, 3)) + self.offset
+            distribution = (
+                sum_distribution(slot_distributions(mass, probabilities))
+                if with_distribution or self.answer == "mode"
+                else None
+            )
+        if not self.training and self.integer_output:
+            total = distribution.argmax(dim=1).to(total.dtype) if self.answer == "mode" else total.round()
+        return (total, distribution) if with_distribution else total
 
 
 MODELS: dict[str, type[nn.Module]] = {"seed": SeedNet, "sumnet": SumNet}

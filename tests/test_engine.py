@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from runkit import run_engine
 
 from digitsum import engine as engine_module
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint
@@ -49,7 +50,8 @@ def test_config_json_records_the_settings_and_what_was_actually_used(tiny_run):
         "seed": 0,
     }
     assert config["device_used"] == "cpu" and config["precision_used"] == "fp32"
-    assert config["loss"] == "auto" and config["loss_used"] == "huber" and config["weight_decay_used"] == 0.1
+    assert config["loss"] == "auto" and config["loss_used"] == "nll" and config["weight_decay_used"] == 0.1
+    assert config["model_kwargs"]["head_kind"] == "digits" and config["model_kwargs"]["answer"] == "mode"
     # what was left `auto` is recorded as the machine recipe resolved it (fp32 CPU here)
     assert RunConfig.from_dict(config).validate() == replace(
         tiny_run.config, lr=machine_recipe("sumnet", "cpu-fp32").lr
@@ -218,9 +220,21 @@ def test_one_cycle_lr_warms_up_then_anneals():
 
 
 def test_auto_loss_is_the_models_own_objective_and_an_explicit_one_wins():
-    assert objective_name("auto", "sumnet") == "huber"
+    assert objective_name("auto", "sumnet", "mode") == "nll"  # the digit head: its sum's likelihood
+    assert objective_name("auto", "sumnet") == "huber"  # a head answering the mean (older checkpoints) regresses
     assert objective_name("auto", "seed") == "mse"  # the assignment's network keeps the assignment's loss
-    assert objective_name("mse", "sumnet") == "mse"
+    assert objective_name("mse", "sumnet", "mode") == "mse"
+
+
+def test_a_regression_loss_makes_the_digit_head_answer_its_rounded_mean(make_config):
+    run = run_engine(make_config(loss="huber", epochs=1))
+    config = json.loads((run.run_dir / "config.json").read_text())
+    assert config["loss_used"] == "huber" and config["model_kwargs"]["answer"] == "mean"
+
+
+def test_the_likelihood_loss_on_a_model_that_reads_no_digits_is_bad_input(make_config, tmp_path):
+    with pytest.raises(BadInput, match="--loss nll needs a model that reads four digits"):
+        Engine(make_config(loss="nll", model="seed")).run()
 
 
 def test_default_weight_decay_is_the_models_own_and_an_explicit_one_wins():
@@ -232,7 +246,7 @@ def test_default_weight_decay_is_the_models_own_and_an_explicit_one_wins():
 def test_the_reported_train_loss_is_mse_whatever_the_objective(make_config):
     """Before the first step both runs hold the same weights and batch: the same first reported loss."""
     first = {}
-    for loss in ("mse", "huber"):
+    for loss in ("mse", "huber", "nll"):
         events: list = []
         control = Control()
 
@@ -244,6 +258,7 @@ def test_the_reported_train_loss_is_mse_whatever_the_objective(make_config):
         Engine(make_config(loss=loss, epochs=1), control=control, subscribers=[events_and_stop]).run()
         first[loss] = next(e.loss for e in events if isinstance(e, BatchEnd))
     assert first["huber"] == pytest.approx(first["mse"], rel=1e-6) and first["mse"] > 10
+    assert first["nll"] == pytest.approx(first["mse"], rel=1e-6)
 
 
 # --- failures ---------------------------------------------------------------------------------
@@ -277,7 +292,7 @@ def test_a_batch_larger_than_the_training_set_is_bad_input_and_emits_failed(make
         ("device", "tpu", "--device must be"),
         ("precision", "fp8", "--precision must be"),
         ("train_size", 0, "--train-size"),
-        ("loss", "l3", "--loss must be auto, mse, huber"),
+        ("loss", "l3", "--loss must be auto, mse, huber, nll"),
         ("weight_decay", -0.1, "--weight-decay must be 0 or more"),
     ],
 )
