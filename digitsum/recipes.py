@@ -50,19 +50,21 @@ class MachineRecipe:
 RECIPES = {"seed": Recipe(loss="mse", weight_decay=0.0), "sumnet": Recipe(loss="huber", weight_decay=0.1)}
 PLAIN = Recipe(loss="mse", weight_decay=0.0)
 
-# cpu-bf16: up to 36 epochs x 24k; the planner fit 35 into 15 min (13:15 wall on 2 cores, 0.929 / 0.130 builtin
-#           val; 28 epochs took 10:44 for 0.926 / 0.165). Proxies ranked the head and lr (12 epochs,
-#           1 thread, two at a time, seed 0, builtin val round / MAE): density head lr 3e-3 0.849 / 0.251,
-#           digit head 0.881 / 0.226, digit head lr 5e-3 0.898 / 0.213; a strided first conv instead of the
-#           input pool (0.845 / 0.285), stronger augmentation (0.757 / 0.449), 12 augmented copies per
-#           digit (0.884 / 0.236), a 128-wide head (0.898 / 0.218) and batch 128 at lr 7e-3 (0.891 / 0.230;
-#           in full, 34 planned epochs for 0.928 / 0.164) did not pay.
+# All sumnet recipes train the digit head on its sum's likelihood (nll) and answer the likeliest sum.
+# cpu-bf16: up to 36 epochs x 24k, lr 3e-3: 36 fit 15 min (14:19 wall on 2 cores, best.pt 0.971 / 0.106
+#           builtin val; 0.973 / 0.106 by epoch 17, 6:35 in). Proxies (12 epochs, 1 thread, two at a time,
+#           seed 0, builtin val round / MAE): nll lr 3e-3 0.970 / 0.117, lr 5e-3 0.967 / 0.145 (one epoch
+#           fell to 0.77 mid-cycle), lr 2e-3 0.963 / 0.148, nll + Huber on the mean answering the median
+#           0.965 / 0.136; the digit head regressing its mean (Huber, the recipe before nll) 0.898 / 0.213
+#           at lr 5e-3, the density head 0.849 / 0.251 at 3e-3. Before nll, a strided first conv instead
+#           of the input pool, stronger augmentation, 12 augmented copies per digit, a 128-wide head and
+#           batch 128 at lr 7e-3 did not pay.
 # cpu-fp32: the full trunk trains at ~290-340 img/s there (28 epochs = ~41 min). Measured on the AVX2
-#           stand-in (fp32, 1 thread, two proxies at a time, builtin val): half width 16-32-32-64-64 at
-#           1,241 img/s (2 threads) for 40 epochs reached 0.906 round / 0.205 MAE (best.pt, epoch 36);
-#           widths 24-48-48-96-96 (536 img/s, so 18 epochs in the same time) 0.883 / 0.215. More epochs
-#           of the narrow trunk win; the planner cuts the 40 to what fits the budget.
-# cuda:     large batches keep the SMs busy; more epochs buy back what the larger batch loses.
+#           stand-in: the half width 16-32-32-64-64 runs at ~1,100-1,250 img/s on 2 threads, and more
+#           epochs of it beat fewer of 24-48-48-96-96 (before nll, 40 epochs 0.906 / 0.205 vs 18 epochs
+#           0.883 / 0.215). With nll, lr 3e-3: 12 epochs 0.956 / 0.182 (1 thread); the default run
+#           planned 28 of the 40 (11:33 wall, 0.968 / 0.124).
+# cuda:     large batches keep the SMs busy; more epochs buy back what the larger batch loses (unmeasured).
 MACHINE_RECIPES: dict[tuple[str, str], MachineRecipe] = {
     ("sumnet", "cpu-bf16"): MachineRecipe(
         epochs=36, batch_size=64, lr=3e-3, train_size=24_000, model_kwargs=dict(DIGIT_HEAD)
