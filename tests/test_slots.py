@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -84,3 +86,19 @@ def test_a_model_answering_the_mode_answers_the_likeliest_sum_when_evaluating():
 def test_only_the_digit_head_can_answer_the_mode():
     with pytest.raises(BadInput, match="answer must be mean, or mode with the digits head"):
         build_model("sumnet", {"answer": "mode"})
+
+
+def test_a_digit_head_saved_before_answers_existed_answers_its_rounded_mean_and_resumes_on_huber():
+    from digitsum.recipes import objective_name
+
+    model = build_model("sumnet", {"head_kind": "digits"}).eval()  # the kwargs such a checkpoint records
+    with torch.no_grad():  # every position reads 0 (p 0.7) or 9 (p 0.3): mean 4 x 2.7 = 10.8, likeliest sum 9
+        model.density.out.weight.zero_()
+        model.density.out.bias.fill_(-30.0)
+        model.density.out.bias[1], model.density.out.bias[10] = math.log(0.7), math.log(0.3)
+        answers = model(torch.randn(3, 1, 40, 168))
+    assert model.answer == "mean" and answers.tolist() == [11.0, 11.0, 11.0]
+    model.answer = "mode"
+    with torch.no_grad():
+        assert model(torch.randn(3, 1, 40, 168)).tolist() == [9.0, 9.0, 9.0]
+    assert objective_name("auto", "sumnet", "mean") == "huber"
