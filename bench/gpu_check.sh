@@ -51,7 +51,7 @@ else
     DEFAULT_EXTRA=()
     COMPOSE_COUNT=24000
     BENCH=(-m bench --device cuda --models seed,sumnet --json)
-    CANDIDATES=("80 256 5e-3" "60 512 8e-3" "120 512 8e-3")
+    CANDIDATES=("40 256 5e-3" "80 256 5e-3" "40 512 8e-3")
 fi
 DIGITSUM=("$PY" -m digitsum) # the CLI without relying on the console script
 
