@@ -8,16 +8,18 @@ digits is a sum over places, and that additive bias is what makes it generalize.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from digitsum.composites import DIGITS_PER_IMAGE
 from digitsum.config import MODEL_NAMES
 from digitsum.slots import slot_distributions, sum_distribution
 
 
-def fp32_head(head: nn.Module, features: torch.Tensor) -> torch.Tensor:
+def fp32_head(head: Callable[[torch.Tensor], Any], features: torch.Tensor) -> Any:
     """Run the regression head in fp32 even under bf16 autocast: bf16 cannot tell 18.3 from 18.25."""
     with torch.autocast(device_type=features.device.type, enabled=False):
         return head(features.float())
@@ -87,7 +89,7 @@ class DigitHead(nn.Module):
     also give the sum's whole distribution (`digitsum.slots`), which `--loss nll` trains.
     """
 
-    def __init__(self, cin: int, hidden: int, dropout: float = 0.0, digits: int = 4) -> None:
+    def __init__(self, cin: int, hidden: int, dropout: float = 0.0, digits: int = DIGITS_PER_IMAGE) -> None:
         super().__init__()
         self.digits = digits
         self.hidden = nn.Sequential(nn.Conv2d(cin, hidden, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout))
@@ -106,6 +108,14 @@ class DigitHead(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.shares(*self.read(features))
+
+    def sums(self, features: torch.Tensor, with_distribution: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The expected sum (N,) and, when asked, the sum's distribution over 0-36 (N,37; `digitsum.slots`)."""
+        mass, probabilities = self.read(features)
+        expected = self.shares(mass, probabilities).sum(dim=(1, 2, 3))
+        if not with_distribution:
+            return expected, None
+        return expected, sum_distribution(slot_distributions(mass, probabilities, self.digits))
 
 
 HEADS = {"density": density_head, "digits": DigitHead}
@@ -168,19 +178,15 @@ class SumNet(nn.Module):
     def forward(self, x: torch.Tensor, with_distribution: bool = False):
         """The predicted sums (N,); with `with_distribution`, also their distribution over 0-36 (N,37)."""
         features = self.trunk(x)
+        evaluating = self.integer_output and not self.training
         if not self.gives_distribution:
             total = fp32_head(self.density, features).sum(dim=(1, 2, 3)) + self.offset
-            return total.round() if self.integer_output and not self.training else total
-        with torch.autocast(device_type=features.device.type, enabled=False):
-            mass, probabilities = self.density.read(features.float())
-            total = self.density.shares(mass, probabilities).sum(dim=(1, 2, 3)) + self.offset
-            distribution = (
-                sum_distribution(slot_distributions(mass, probabilities))
-                if with_distribution or self.answer == "mode"
-                else None
-            )
-        if not self.training and self.integer_output:
-            total = distribution.argmax(dim=1).to(total.dtype) if self.answer == "mode" else total.round()
+            return total.round() if evaluating else total
+        answers_mode = evaluating and self.answer == "mode"
+        total, distribution = fp32_head(lambda f: self.density.sums(f, with_distribution or answers_mode), features)
+        total = total + self.offset
+        if evaluating:
+            total = distribution.argmax(dim=1).to(total.dtype) if answers_mode else total.round()
         return (total, distribution) if with_distribution else total
 
 

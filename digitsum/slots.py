@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import torch
 
-DIGITS = 4
-SUMS = 9 * DIGITS + 1  # 0..36
+from digitsum.composites import DIGITS_PER_IMAGE
+
+SUMS = 9 * DIGITS_PER_IMAGE + 1  # 0..36
 
 
-def slot_distributions(mass: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """(N,4,10): each slot's digit distribution from the mass (N,H,W; sums to 4) and value probabilities (N,10,H,W)."""
+def slot_distributions(mass: torch.Tensor, values: torch.Tensor, digits: int = DIGITS_PER_IMAGE) -> torch.Tensor:
+    """(N,digits,10): each slot's digit distribution from the mass (N,H,W; sums to `digits`) and value
+    probabilities (N,10,H,W)."""
     column_mass = mass.sum(1)  # (N,W)
     column_values = (values * mass.unsqueeze(1)).sum(2)  # (N,10,W): mass-weighted, sums to column_mass
     after = column_mass.cumsum(1)
     before = after - column_mass
-    slot = torch.arange(DIGITS, dtype=mass.dtype, device=mass.device).view(1, DIGITS, 1)
-    taken = (after.unsqueeze(1) - slot).clamp(0, 1) - (before.unsqueeze(1) - slot).clamp(0, 1)  # (N,4,W)
+    slot = torch.arange(digits, dtype=mass.dtype, device=mass.device).view(1, digits, 1)
+    taken = (after.unsqueeze(1) - slot).clamp(0, 1) - (before.unsqueeze(1) - slot).clamp(0, 1)  # (N,digits,W)
     share = taken / column_mass.unsqueeze(1).clamp_min(1e-12)  # <= 1: a slot takes at most the column's mass
     slots = torch.einsum("nkw,ndw->nkd", share, column_values)
     return slots / slots.sum(-1, keepdim=True).clamp_min(1e-12)
