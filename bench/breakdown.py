@@ -1,7 +1,7 @@
 """Where a training batch's time goes: the engine's step phase by phase, and the assignment's loader.
 
 The engine phases replay `Engine._run_epoch` / `_train_step` on the engine's own model and
-optimizer (same gather, normalize, `_forward`, loss, backward, Adam step). The assignment
+optimizer (same gather, normalize, `autocast_forward`, loss, backward, Adam step). The assignment
 loader figure is the DataLoader alone (per-sample ToTensor + Normalize and collation, and on a
 GPU the copy to the device), without any model work. On a GPU every phase boundary waits for
 the device (`torch.cuda.synchronize`), so each phase is charged its own kernels; that costs a
@@ -18,7 +18,7 @@ from torch import nn
 
 from bench.pipelines import synchronize
 from digitsum.data import normalize
-from digitsum.engine import _forward
+from digitsum.engine import autocast_forward
 
 PHASES = ("gather", "normalize", "forward", "loss+item", "backward", "optimizer")
 
@@ -44,7 +44,7 @@ def engine_phases(engine, images: np.ndarray, sums: np.ndarray, batches: int, ba
         marks.append(mark())
         x = normalize(x)
         marks.append(mark())
-        pred = _forward(model, x, precision)
+        pred = autocast_forward(model, x, precision)
         marks.append(mark())
         loss = nn.functional.mse_loss(pred.float(), y)
         loss.item()

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from digitsum.data import normalize
-from digitsum.engine import _forward
+from digitsum.engine import autocast_forward
 from digitsum.models import build_model
 
 
@@ -158,7 +158,7 @@ class PlainLoop:
             idx = self.next_index()
             x = normalize(self.x_all[idx])
             if self.channels_last:
-                pred = _forward(self.model, x, self.precision)
+                pred = autocast_forward(self.model, x, self.precision)
             else:
                 pred = self.model(x)
             loss = nn.functional.mse_loss(pred.float(), self.y_all[idx])

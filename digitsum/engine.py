@@ -116,12 +116,13 @@ def evaluate(
             if control is not None and control.stop_requested:
                 break
             x = normalize(torch.from_numpy(images[i : i + EVAL_BATCH]).to(device))
-            preds.append(_forward(model, x, precision).float().cpu())
+            preds.append(autocast_forward(model, x, precision).float().cpu())
     pred = torch.cat(preds) if preds else torch.empty(0)
     return compute_metrics(pred, torch.from_numpy(sums[: len(pred)])), pred.numpy()
 
 
-def _forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None, **kwargs: Any):
+def autocast_forward(model: nn.Module, x: torch.Tensor, precision: torch.dtype | None, **kwargs: Any):
+    """The model on a channels-last batch under the run's precision: one way in for training, evaluation, reading."""
     x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(device_type=x.device.type, dtype=precision or torch.float32, enabled=precision is not None):
         return model(x, **kwargs)
@@ -301,6 +302,21 @@ class Engine:
         self.machine = machine_class(self.device.type, self.precision is not None)
         self.recipe = machine_recipe(cfg.model, self.machine)
         cfg = self.config = _resolve_auto(cfg, self.recipe)
+        # the model before the data: a wrong --loss is refused before a download (data never draws torch's RNG)
+        torch.manual_seed(cfg.seed)
+        self.model = (
+            model_from_checkpoint(resumed, cfg.resume)
+            if resumed
+            else build_model(cfg.model, kwargs_for_loss(self.recipe.model_kwargs, cfg.loss))
+        )
+        self.model_kwargs = _model_kwargs(self.model)
+        self.objective_name = objective_name(cfg.loss, cfg.model, getattr(self.model, "answer", "mean"))
+        self.objective = OBJECTIVES[self.objective_name]
+        if self.objective.reads_distribution and not getattr(self.model, "gives_distribution", False):
+            raise BadInput(
+                f"--loss {self.objective_name} needs a model that reads four digits (sumnet's digit head);"
+                f" this {cfg.model} model predicts only a sum"
+            )
         self.data = load_data(
             cfg.data,
             seed=cfg.seed,
@@ -316,20 +332,6 @@ class Engine:
                 + (f" per process ({self.dist.world} processes)" if self.dist.enabled else "")
             )
         self.batches = n_train // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
-        torch.manual_seed(cfg.seed)
-        self.model = (
-            model_from_checkpoint(resumed, cfg.resume)
-            if resumed
-            else build_model(cfg.model, kwargs_for_loss(self.recipe.model_kwargs, cfg.loss))
-        )
-        self.model_kwargs = _model_kwargs(self.model)
-        self.objective_name = objective_name(cfg.loss, cfg.model, getattr(self.model, "answer", "mean"))
-        self.objective = OBJECTIVES[self.objective_name]
-        if self.objective.reads_distribution and not getattr(self.model, "gives_distribution", False):
-            raise BadInput(
-                f"--loss {self.objective_name} needs a model that reads four digits (sumnet's digit head);"
-                f" this {cfg.model} model predicts only a sum"
-            )
         self.model.to(self.device, memory_format=torch.channels_last)
         self.net = self.dist.wrap(self.model)
         self.weight_decay = weight_decay_for(cfg.weight_decay, cfg.model)
@@ -611,9 +613,9 @@ class Engine:
     def _predict_and_loss(self, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch's predicted sums and the objective on them (or on their distribution, for nll)."""
         if self.objective.reads_distribution:
-            pred, distribution = _forward(net, x, self.precision, with_distribution=True)
+            pred, distribution = autocast_forward(net, x, self.precision, with_distribution=True)
             return pred.float(), self.objective.loss(distribution.float(), y)
-        pred = _forward(net, x, self.precision).float()
+        pred = autocast_forward(net, x, self.precision).float()
         return pred, self.objective.loss(pred, y)
 
     def _obey_control(self, epoch: int, batch: int) -> None:

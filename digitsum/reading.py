@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from digitsum.composites import DIGITS_PER_IMAGE as DIGITS
 from digitsum.data import normalize
-from digitsum.engine import _forward
+from digitsum.engine import autocast_forward
 from digitsum.models import SumNet, fp32_head
 
-DIGITS = 4
 BATCH = 512
 
 
@@ -66,7 +66,8 @@ def density_columns(
     with torch.inference_mode():
         for i in range(0, len(images), BATCH):
             x = normalize(torch.from_numpy(np.ascontiguousarray(images[i : i + BATCH])).to(device))
-            density = _forward(lambda x: fp32_head(model.density, model.trunk(x)), x, precision)  # as evaluate runs
+            # as evaluate runs the model, up to the map of shares
+            density = autocast_forward(lambda x: fp32_head(model.density, model.trunk(x)), x, precision)
             out.append(density.sum(dim=(1, 2)).float().cpu())
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros((0, 0))
 

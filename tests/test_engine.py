@@ -232,9 +232,10 @@ def test_a_regression_loss_makes_the_digit_head_answer_its_rounded_mean(make_con
     assert config["loss_used"] == "huber" and config["model_kwargs"]["answer"] == "mean"
 
 
-def test_the_likelihood_loss_on_a_model_that_reads_no_digits_is_bad_input(make_config, tmp_path):
+def test_the_likelihood_loss_on_a_model_that_reads_no_digits_is_bad_input_before_any_data(make_config, tmp_path):
+    missing = tmp_path / "no-such-data"  # were the data read first, this would be the complaint (or a download)
     with pytest.raises(BadInput, match="--loss nll needs a model that reads four digits"):
-        Engine(make_config(loss="nll", model="seed")).run()
+        Engine(make_config(loss="nll", model="seed", data=str(missing))).run()
 
 
 def test_default_weight_decay_is_the_models_own_and_an_explicit_one_wins():
