@@ -58,6 +58,8 @@ class Alerts:
             verb = "stopped" if record.get("stopped") else "finished"
             best = record.get("best_metrics") or {}
             detail = f"best val loss {best['val_loss']:.4f} at epoch {best['epoch']}" if best else "no epoch finished"
+            if record.get("why"):
+                detail += f"; {record['why']}"
             self.sink(Alert(f"digitsum: run {verb}", f"after epoch {record.get('epoch', 0)}; {detail}", "information"))
         elif kind == "error":
             where = f" (epoch {record['epoch']}, batch {record.get('batch', 0)})" if record.get("epoch") else ""

@@ -132,6 +132,8 @@ def _print_summary(result, console, as_json: bool) -> None:
 
         console.print(Text.from_ansi(history_chart(result.history, width=min(console.width, 120), height=18)))
     console.print(f"run folder: {result.run_dir}", highlight=False)
+    if result.why:
+        console.print(f"ended early: {result.why}", highlight=False, soft_wrap=True)
     if best:
         console.print(
             f"best epoch {best['epoch']}: val loss {best['val_loss']:.4f}  round acc {best['round_acc']:.2%}  "
@@ -146,6 +148,7 @@ def _print_summary(result, console, as_json: bool) -> None:
                     "best": str(result.best) if result.best else None,
                     "last": str(result.last),
                     "epoch": result.epoch,
+                    "ended_early": result.why or None,
                     **{k: v for k, v in best.items() if k != "epochs"},
                 }
             )

@@ -45,7 +45,17 @@ from digitsum.events import (
 from digitsum.losses import OBJECTIVES
 from digitsum.metrics import compute_metrics
 from digitsum.models import build_model
-from digitsum.planner import DEFAULT_BUDGET_MIN, LOOP_OVERHEAD, Plan, plan_epochs, probe_training, process_age_s, timed
+from digitsum.planner import (
+    DEFAULT_BUDGET_MIN,
+    LOOP_OVERHEAD,
+    Deadline,
+    Plan,
+    plan_epochs,
+    probe_training,
+    process_age_s,
+    timed,
+    wall_clock,
+)
 from digitsum.recipes import (
     MachineRecipe,
     ema_decay,
@@ -77,6 +87,7 @@ class RunResult:
     stopped: bool
     best_metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    why: str = ""  # why the engine ended the run early (the budget ran out); "" when it finished or was stopped
 
 
 def pick_device(name: str) -> torch.device:
@@ -153,6 +164,8 @@ class Engine:
         self.weight_decay = 0.0  # its decay, resolved from the model's recipe
         self.ema: WeightAverage | None = None  # the weights' moving average: what is validated and saved
         self.plan: Plan | None = None  # the run's length, fixed before training (planner)
+        self.deadline: Deadline | None = None  # the budget's end, when this process planned the run against one
+        self.ended_why = ""  # why the engine itself ended the run before its planned last epoch
         self.history: list[dict[str, Any]] = []  # one record per finished epoch
         self.start_epoch = 0  # epochs finished before this process started
         self.start_batch = 0  # batches of epoch start_epoch + 1 already trained (mid-epoch checkpoint)
@@ -220,9 +233,24 @@ class Engine:
         """The loop: draw the epoch's data, train its batches, validate, save; returns the last finished epoch."""
         for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
             first_batch, self.start_batch = self.start_batch, 0
+            started = time.perf_counter()
             if not self._run_epoch(epoch, first_batch):
                 return epoch - 1
+            if epoch < self.config.epochs and self._out_of_time(
+                epoch, time.perf_counter() - started - self._paused_for
+            ):
+                return epoch
         return self.config.epochs
+
+    def _out_of_time(self, epoch: int, epoch_s: float) -> bool:
+        """Whether another epoch like this one would end past the budget (every rank ends together)."""
+        if self.deadline is None or not self.dist.any(not self.deadline.fits(epoch_s)):
+            return False
+        self.ended_why = (
+            f"the {self.plan.budget_min:g}-minute budget would run out during epoch {epoch + 1} of {self.config.epochs}"
+            f" ({epoch_s:.0f} s/epoch now, {self.plan.epoch_s:.0f} planned); --resume {self.last_path} trains the rest"
+        )
+        return True
 
     def _start(self) -> None:
         cfg = self.config
@@ -253,7 +281,7 @@ class Engine:
             self._save(self.last_path, "last", self.start_epoch)
 
     def _finish(self, epoch: int) -> RunResult:
-        stopped = self.control.stop_requested
+        stopped = self.control.stop_requested or bool(self.ended_why)
         best = min(self.history, key=lambda h: h["val_loss"]) if self.history else {}
         best_path = self.best_path if self.best_path.exists() else None
         self.emit(
@@ -264,9 +292,10 @@ class Engine:
                 epoch=epoch,
                 stopped=stopped,
                 best_metrics=best,
+                why=self.ended_why,
             )
         )
-        return RunResult(self.run_dir, best_path, self.last_path, epoch, stopped, best, self.history)
+        return RunResult(self.run_dir, best_path, self.last_path, epoch, stopped, best, self.history, self.ended_why)
 
     def _tell_failure(self, message: str) -> None:
         """One Failed event to every subscriber that can still listen (the failure may be a subscriber's)."""
@@ -340,6 +369,8 @@ class Engine:
         if resumed is not None:
             self._resume(resumed)
         self.plan = self._make_plan(resumed)
+        if resumed is None and self.plan.budget_min is not None:  # a resumed plan's budget was its first command's
+            self.deadline = Deadline(self.plan.deadline)
         self.config = replace(self.config, epochs=self.plan.epochs, budget=None)  # the budget lives on in the plan
         if resumed is None or self.branched_from:
             self._new_folder()
@@ -424,7 +455,7 @@ class Engine:
         spent = process_age_s()
         epochs, predicted = plan_epochs(budget, self.recipe.epochs, epoch_s, spent)
         epochs = int(self.dist.broadcast(epochs))  # every rank trains the same length
-        deadline = time.time() - spent + budget * 60
+        deadline = wall_clock() - spent + budget * 60
         return Plan(
             self.machine, recipe, epochs, self.recipe.epochs, budget, images_per_s, epoch_s, spent, predicted, deadline
         )
@@ -627,7 +658,10 @@ class Engine:
             while not self.control.wait_while_paused(timeout=0.2):
                 self._take_saves(epoch, batch)
             self._take_saves(epoch, batch)
-            self._paused_for += time.perf_counter() - t0
+            paused = time.perf_counter() - t0
+            self._paused_for += paused
+            if self.deadline is not None:
+                self.deadline.extend(paused)
             self.emit(Resumed(epoch=epoch, batch=batch))
 
     def _take_saves(self, epoch: int, batch: int) -> None:

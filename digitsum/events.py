@@ -109,6 +109,7 @@ class Finished(Event):
     epoch: int
     stopped: bool
     best_metrics: dict[str, Any] = field(default_factory=dict)
+    why: str = ""  # why the engine ended the run before its planned last epoch (the budget); "" otherwise
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,13 @@ def plan_line(plan: dict[str, Any]) -> str:
     )
 
 
+def end_line(record: dict[str, Any]) -> str:
+    """How a run ended, in one line: the TUI's log pane and the alert say it the same way."""
+    how = "stopped" if record.get("stopped") else "finished"
+    why = f" ({record['why']})" if record.get("why") else ""
+    return f"run {how} after epoch {record.get('epoch')}{why}; best: {record.get('best') or 'none yet'}"
+
+
 def number(value: float | None, spec: str) -> str:
     """A table cell: `-` where a checkpoint has no such metric (an epoch-0 save)."""
     return "-" if value is None else format(value, spec)

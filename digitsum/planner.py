@@ -51,6 +51,30 @@ class Plan:
         return self.epochs < self.recipe_epochs and self.budget_min is not None
 
 
+def wall_clock() -> float:
+    """Unix time: what the budget is counted in (one name, so a test can move it on)."""
+    return time.time()
+
+
+@dataclass
+class Deadline:
+    """The budget's end while a planned run trains: the plan's safety belt for a machine that slows down.
+
+    The plan is fixed before training, from a few seconds of probe; a shared machine can slow
+    for minutes after it. An epoch that would end past the budget is not begun. Pauses push the end back
+    (a paused run waits on its user, not on the plan).
+    """
+
+    at: float  # unix time
+
+    def extend(self, seconds: float) -> None:
+        self.at += seconds
+
+    def fits(self, epoch_s: float) -> bool:
+        """Whether one more epoch like the last, and the run's end, finish before the budget does."""
+        return wall_clock() + epoch_s + END_RESERVE_S <= self.at
+
+
 def process_age_s() -> float:
     """Seconds since this process started (Linux /proc), else since digitsum was imported."""
     try:

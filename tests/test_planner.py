@@ -7,19 +7,21 @@ spans exactly the planned steps) and is recorded in config.json, the checkpoints
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
 from runkit import run_engine, tiny_config
 
 from digitsum import engine as engine_module
-from digitsum import recipes
+from digitsum import planner, recipes
 from digitsum.checkpoints import load_checkpoint
 from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.errors import BadInput
-from digitsum.events import EpochEnd, RunStarted
+from digitsum.events import EpochEnd, Finished, RunStarted
 from digitsum.planner import END_RESERVE_S, SAFETY, plan_epochs, process_age_s
+from digitsum.runlog import RunLog
 
 RECIPE_EPOCHS = 3
 
@@ -109,6 +111,36 @@ def test_resume_without_epochs_continues_the_recorded_plan(tmp_path, short_recip
     more = run_engine(planned_config(tmp_path, resume=str(first.run_dir / "last.pt")))
     assert [h["epoch"] for h in more.result.history] == list(range(1, RECIPE_EPOCHS + 1))
     assert more.of(RunStarted)[0].plan["budget_min"] == 10
+
+
+def test_a_machine_that_slows_after_the_plan_ends_the_run_before_an_epoch_would_overrun_the_budget(
+    tmp_path, short_recipe, monkeypatch
+):
+    late = [0.0]  # seconds the wall clock is moved on: the machine got busy after the probe
+    monkeypatch.setattr(planner, "wall_clock", lambda: time.time() + late[0])
+
+    def slow_down_after_epoch_1(event) -> None:
+        if isinstance(event, EpochEnd) and event.epoch == 1:
+            late[0] = 10 * 60 - 2.0  # 2 s of the 10-minute budget left: no room for another epoch
+
+    run = run_engine(planned_config(tmp_path, budget=10), extra_subscribers=[RunLog(), slow_down_after_epoch_1])
+    assert run.of(RunStarted)[0].plan["epochs"] == RECIPE_EPOCHS
+    assert [h["epoch"] for h in run.result.history] == [1] and run.result.stopped
+    end = run.of(Finished)[0]
+    assert "10-minute budget would run out during epoch 2 of 3" in end.why and "--resume" in end.why
+    logged = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["event"] == "end" and logged[-1]["why"] == end.why  # the log ends saying how it ended
+    late[0] = 0.0
+    more = run_engine(planned_config(tmp_path, resume=str(run.run_dir / "last.pt")))  # the rest of the plan
+    assert [h["epoch"] for h in more.result.history] == list(range(1, RECIPE_EPOCHS + 1)) and not more.result.why
+
+
+def test_a_pause_pushes_the_budget_back(monkeypatch):
+    monkeypatch.setattr(planner, "wall_clock", lambda: 1000.0)
+    deadline = planner.Deadline(at=1000.0 + END_RESERVE_S + 30)
+    assert deadline.fits(30) and not deadline.fits(31)
+    deadline.extend(60)  # the user paused for a minute
+    assert deadline.fits(90)
 
 
 def test_a_budget_with_resume_is_bad_input(tmp_path, tiny_run):

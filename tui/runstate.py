@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitsum.formatting import epoch_line, plan_line
+from digitsum.formatting import end_line, epoch_line, plan_line
 
 Record = dict[str, Any]
 EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "round_acc", "mae")  # what the screen relies on
@@ -216,8 +216,7 @@ def _describe(record: Record) -> str | None:
     if kind == "resume":
         return f"resumed at epoch {record['epoch']}, batch {record['batch']}"
     if kind == "end":
-        how = "stopped" if record.get("stopped") else "finished"
-        return f"run {how} at epoch {record.get('epoch')}; best: {record.get('best')}"
+        return end_line(record)
     if kind == "error":
         return f"FAILED: {record.get('message')}"
     return None
