@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,6 +19,7 @@ from typing import Any
 DEFAULT_BUDGET_MIN = 15.0
 PROBE_SECONDS = {"cpu": 6.0, "cuda": 1.0}  # timed training steps, after warm-up steps
 WARMUP_STEPS = 3
+PROBE_WINDOWS = 3  # the probe's seconds split in three; their median speed is the plan's
 END_RESERVE_S = 5.0  # the summary, the history chart and interpreter exit after the last epoch
 SAFETY = 0.05  # share of the budget kept back for what the probe cannot see (e.g. a busy neighbour)
 # The loop also emits events, draws progress and samples the system, and a shared machine's speed
@@ -95,19 +97,29 @@ def plan_epochs(budget_min: float, recipe_epochs: int, epoch_s: float, spent_s: 
     return epochs, spent_s + epochs * epoch_s + END_RESERVE_S
 
 
-def time_steps(step: Callable[[], None], sync: Callable[[], None], seconds: float) -> tuple[int, float]:
-    """Run `step` after a short warm-up until `seconds` have passed; (steps, seconds) actually timed."""
+def time_steps(
+    step: Callable[[], None],
+    sync: Callable[[], None],
+    seconds: float,
+    windows: int = PROBE_WINDOWS,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Steps per second: the median of `windows` back-to-back windows after a short warm-up, so one
+    stall (a neighbour's burst, a page-in) inside the few seconds does not shorten a 15-minute plan."""
     for _ in range(WARMUP_STEPS):
         step()
     sync()
-    started, steps = time.perf_counter(), 0
-    while steps < 5 or time.perf_counter() - started < seconds:
-        step()
-        steps += 1
-        if steps % 5 == 0:
-            sync()
-    sync()
-    return steps, time.perf_counter() - started
+    rates = []
+    for _ in range(windows):
+        started, steps = clock(), 0
+        while steps < 5 or clock() - started < seconds / windows:
+            step()
+            steps += 1
+            if steps % 5 == 0:
+                sync()
+        sync()
+        rates.append(steps / max(clock() - started, 1e-9))
+    return statistics.median(rates)
 
 
 def probe_training(model, make_optimizer, batch: Callable[[], tuple], train_step, device, batch_size: int) -> float:
@@ -127,12 +139,12 @@ def probe_training(model, make_optimizer, batch: Callable[[], tuple], train_step
             torch.cuda.synchronize(device)
 
     try:
-        steps, seconds = time_steps(lambda: train_step(scratch, optimizer, *batch()), sync, PROBE_SECONDS[device.type])
+        steps_per_s = time_steps(lambda: train_step(scratch, optimizer, *batch()), sync, PROBE_SECONDS[device.type])
     finally:
         torch.random.set_rng_state(cpu_rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)
-    return steps * batch_size / max(seconds, 1e-9)
+    return steps_per_s * batch_size
 
 
 def timed(fn: Callable[[], Any]) -> float:

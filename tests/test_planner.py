@@ -135,6 +135,17 @@ def test_a_machine_that_slows_after_the_plan_ends_the_run_before_an_epoch_would_
     assert [h["epoch"] for h in more.result.history] == list(range(1, RECIPE_EPOCHS + 1)) and not more.result.why
 
 
+def test_one_stall_inside_the_probe_does_not_set_the_plans_speed():
+    clock, steps = [0.0], [0]
+
+    def step() -> None:  # 10 ms a step, but one step stalls for 2 s (a neighbour's burst)
+        steps[0] += 1
+        clock[0] += 2.0 if steps[0] == planner.WARMUP_STEPS + 50 else 0.01
+
+    rate = planner.time_steps(step, lambda: None, seconds=6.0, clock=lambda: clock[0])
+    assert rate == pytest.approx(100, rel=0.02)  # one window of three held the stall; a single window read ~67
+
+
 def test_a_pause_pushes_the_budget_back(monkeypatch):
     monkeypatch.setattr(planner, "wall_clock", lambda: 1000.0)
     deadline = planner.Deadline(at=1000.0 + END_RESERVE_S + 30)
