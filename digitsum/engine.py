@@ -248,7 +248,7 @@ class Engine:
             return False
         self.ended_why = (
             f"the {self.plan.budget_min:g}-minute budget would run out during epoch {epoch + 1} of {self.config.epochs}"
-            f" ({epoch_s:.0f} s/epoch now, {self.plan.epoch_s:.0f} planned); --resume {self.last_path} trains the rest"
+            f" at {epoch_s:.0f} s/epoch ({self.plan.epoch_s:.0f} planned); --resume {self.last_path} trains the rest"
         )
         return True
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digitsum.formatting import duration, epoch_line, metrics_line, number, plan_line, verdict
+from digitsum.formatting import duration, end_line, epoch_line, metrics_line, number, plan_line, verdict
 
 METRICS = {"loss": 0.12345, "mae": 0.2, "floor_acc": 0.5, "ceil_acc": 0.25, "round_acc": 0.875}
 
@@ -37,3 +37,13 @@ def test_the_plan_line_says_what_was_planned_and_why():
     assert line.startswith("plan: 20 epochs, shortened from the recipe's 28 to fit; budget 15 min; probe 850 img/s")
     assert "predicted 13:20 in all" in line
     assert plan_line({**plan, "budget_min": None}) == "plan: 20 epochs as asked (--epochs), cpu-fp32 recipe"
+
+
+def test_the_end_line_says_how_a_run_ended_and_why_when_the_engine_ended_it_early():
+    finished = {"event": "end", "epoch": 24, "stopped": False, "best": "runs/r/best.pt"}
+    assert end_line(finished) == "run finished after epoch 24; best: runs/r/best.pt"
+    out_of_time = {**finished, "epoch": 19, "stopped": True, "why": "the 15-minute budget would run out"}
+    assert (
+        end_line(out_of_time) == "run stopped after epoch 19: the 15-minute budget would run out; best: runs/r/best.pt"
+    )
+    assert end_line({"event": "end", "epoch": 0, "stopped": True, "best": ""}).endswith("best: none yet")
