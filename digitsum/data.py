@@ -91,7 +91,7 @@ class DataBundle:
     description: str
     pools: TensorPools | None = None
     seed: int = 0
-    augment: bool = False
+    augment: bool | Augmentation = False  # True: the default bending
     fresh_each_epoch: bool = False
     _pool_on: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -122,7 +122,7 @@ def load_data(
     seed: int = 0,
     train_size: int = 24_000,
     val_size: int = 6_000,
-    augment: bool = False,
+    augment: bool | Augmentation = False,
     fresh_each_epoch: bool = False,
 ) -> DataBundle:
     """Open a source and build its train/validation split (seeded, reproducible)."""

@@ -23,7 +23,7 @@ from torch import nn
 
 from digitsum.allocator import keep_freed_memory, release_freed_memory
 from digitsum.checkpoints import load_checkpoint, model_from_checkpoint, save_checkpoint
-from digitsum.composites import COMPOSER
+from digitsum.composites import COMPOSER, Augmentation
 from digitsum.config import RunConfig
 from digitsum.control import Control
 from digitsum.data import MEAN, STD, DataBundle, load_data, normalize
@@ -351,7 +351,9 @@ class Engine:
             seed=cfg.seed,
             train_size=cfg.train_size,
             val_size=cfg.val_size,
-            augment=cfg.augment,
+            augment=_augmentation(
+                cfg.augment, resumed["plan"]["recipe"] if resumed and resumed.get("plan") else self.recipe.to_dict()
+            ),
             fresh_each_epoch=cfg.fresh_each_epoch,
         )
         n_train = len(self.data.train_sums) // self.dist.world  # this rank's share
@@ -781,6 +783,16 @@ def _restore_training_weights(model: nn.Module, ema, ckpt: dict[str, Any]) -> No
         ema.updates = int(ckpt.get("ema_updates", 1))
         # the decay the run began with: runs saved before it was scaled to the batch used the option as given
         ema.decay = float(ckpt.get("ema_decay", (ckpt.get("config") or {}).get("ema", ema.decay)))
+
+
+def _augmentation(augment: bool, recipe: dict[str, Any]) -> bool | Augmentation:
+    """The recipe's bending of training digits; a resumed run keeps its plan's (older plans: the default)."""
+    if not augment:
+        return False
+    fields = dict(recipe.get("augment") or {})
+    if "zoom" in fields:
+        fields["zoom"] = tuple(fields["zoom"])
+    return Augmentation(**fields)
 
 
 def _resolve_auto(cfg: RunConfig, recipe: MachineRecipe) -> RunConfig:

@@ -12,6 +12,8 @@ tests/test_composites.py, which repaints the torch composer's draws with the old
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import reference_composer as ref
@@ -67,6 +69,11 @@ def statistics(images: np.ndarray, sums: np.ndarray, digits, picks, boxes, x, y)
     return stats
 
 
+REFERENCE_AUGMENTATION = composites.Augmentation(
+    **asdict(ref.DEFAULT_AUGMENTATION)
+)  # its own settings, whatever training uses now
+
+
 def reference_statistics(pools, augment: bool) -> dict[str, float]:
     rng = np.random.default_rng([2024, int(augment)])
     digits, labels = pools.train_digits, pools.train_labels
@@ -82,7 +89,8 @@ def reference_statistics(pools, augment: bool) -> dict[str, float]:
 def torch_statistics(pools, augment: bool) -> dict[str, float]:
     digits, labels = torch.from_numpy(pools.train_digits), torch.from_numpy(pools.train_labels.astype(np.int64))
     generator = composites.generator_for((2024, int(augment)))
-    images, sums, layout = composites.compose(digits, labels, COUNT, generator, augment=augment, return_layout=True)
+    bend = REFERENCE_AUGMENTATION if augment else False  # the two composers compared at the same settings
+    images, sums, layout = composites.compose(digits, labels, COUNT, generator, augment=bend, return_layout=True)
     parts = (layout.digits, layout.picks, layout.boxes, layout.x, layout.y)
     return statistics(images.numpy(), sums.numpy(), *(t.numpy() for t in parts))
 

@@ -11,13 +11,16 @@ import time
 from dataclasses import replace
 
 import pytest
+import torch
 from runkit import run_engine, tiny_config
 
 from digitsum import engine as engine_module
 from digitsum import planner, recipes
 from digitsum.checkpoints import load_checkpoint
+from digitsum.composites import Augmentation
 from digitsum.config import RunConfig
 from digitsum.control import Control
+from digitsum.engine import Engine
 from digitsum.errors import BadInput
 from digitsum.events import EpochEnd, Finished, RunStarted
 from digitsum.planner import END_RESERVE_S, SAFETY, plan_epochs, process_age_s
@@ -157,3 +160,20 @@ def test_a_pause_pushes_the_budget_back(monkeypatch):
 def test_a_budget_with_resume_is_bad_input(tmp_path, tiny_run):
     with pytest.raises(BadInput, match="--resume continues the recorded plan"):
         run_engine(planned_config(tmp_path, budget=5, resume=str(tiny_run.run_dir / "last.pt")))
+
+
+def test_the_recipe_bends_the_training_digits_and_a_resumed_run_keeps_what_its_plan_recorded(tmp_path, monkeypatch):
+    key = ("sumnet", "cpu-fp32")
+    wide = replace(recipes.MACHINE_RECIPES[key], epochs=2, augment=recipes.WIDE_AUGMENTATION)
+    monkeypatch.setitem(recipes.MACHINE_RECIPES, key, wide)
+    first = Engine(planned_config(tmp_path, budget=10))
+    first.run()
+    assert first.data.augment == Augmentation(degrees=15.0, zoom=(0.8, 1.2), shear=0.2, elastic=1.25, thickness=0.5)
+    assert first.plan.recipe["augment"] == recipes.WIDE_AUGMENTATION  # recorded with the plan
+    checkpoint = load_checkpoint(first.last_path)
+    del checkpoint["plan"]["recipe"]["augment"]  # as a run planned before recipes bent digits recorded it
+    older = tmp_path / "older.pt"
+    torch.save(checkpoint, older)
+    resumed = Engine(tiny_config(tmp_path / "runs", resume=str(older), epochs=3))
+    resumed.run()
+    assert resumed.data.augment == Augmentation()  # the default it trained with, not today's recipe
