@@ -17,7 +17,7 @@ def _poison_training(monkeypatch, at_call: int, value: float):
     """Make the model's output `value` on the at_call-th training forward (8 batches an epoch here)."""
     from digitsum import engine
 
-    real_forward = engine._forward
+    real_forward = engine.autocast_forward
     calls = []
 
     def forward(model, x, precision):
@@ -28,7 +28,7 @@ def _poison_training(monkeypatch, at_call: int, value: float):
                 return out * value
         return out
 
-    monkeypatch.setattr(engine, "_forward", forward)
+    monkeypatch.setattr(engine, "autocast_forward", forward)
 
 
 def test_huge_learning_rate_fails_cleanly(cli, tmp_path):
@@ -85,13 +85,13 @@ def test_nonfinite_validation_loss(cli, tmp_path, monkeypatch):
     """Training loss finite, but the model's validation outputs are inf (e.g. corrupted BatchNorm statistics)."""
     from digitsum import engine
 
-    real_forward = engine._forward
+    real_forward = engine.autocast_forward
 
     def forward(model, x, precision):
         out = real_forward(model, x, precision)
         return out if model.training else out * float("inf")
 
-    monkeypatch.setattr(engine, "_forward", forward)
+    monkeypatch.setattr(engine, "autocast_forward", forward)
     res = cli(*RUN, "--epochs", "2", "--out", tmp_path / "out")
     assert "Traceback" not in res.err
     assert res.code == 1, (res.code, res.out, res.err)

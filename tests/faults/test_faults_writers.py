@@ -82,7 +82,7 @@ def test_an_oserror_while_saving_mid_run_exits_1_with_one_error_line(cli, tmp_pa
 def test_a_runtime_error_from_the_model_mid_epoch_exits_1_naming_epoch_and_batch(cli, tmp_path, monkeypatch):
     from digitsum import engine
 
-    real_forward, calls = engine._forward, []
+    real_forward, calls = engine.autocast_forward, []
 
     def forward(model, x, precision):
         if model.training:
@@ -91,7 +91,7 @@ def test_a_runtime_error_from_the_model_mid_epoch_exits_1_naming_epoch_and_batch
                 raise RuntimeError("CUDA error: an illegal memory access was encountered\nmore detail")
         return real_forward(model, x, precision)
 
-    monkeypatch.setattr(engine, "_forward", forward)
+    monkeypatch.setattr(engine, "autocast_forward", forward)
     res = cli(*RUN, "--epochs", "3", "--out", tmp_path / "out")
     assert res.code == 1, (res.code, res.err)
     assert_one_line_error(res.err, "RuntimeError: CUDA error: an illegal memory access was encountered")
