@@ -37,7 +37,7 @@ def plan_line(plan: dict[str, Any]) -> str:
 
 
 def end_line(record: dict[str, Any]) -> str:
-    """How a run ended, in one line: the TUI's log pane and the alert say it the same way."""
+    """How a run ended, in one line (the TUI's log pane; the alert words its title and body apart)."""
     how = "stopped" if record.get("stopped") else "finished"
     why = f": {record['why']}" if record.get("why") else ""
     return f"run {how} after epoch {record.get('epoch')}{why}; best: {record.get('best') or 'none yet'}"
